@@ -1,0 +1,32 @@
+//! Probes. `/healthz` (liveness) does no I/O: it answers while the process serves. `/readyz` (readiness) answers 200
+//! only when Redis replies to PING within `READY_TIMEOUT_MS`. Their bodies never carry internal error text.
+
+use axum::{
+    Json,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::no_store;
+use crate::{error::AppError, state::AppState};
+
+pub async fn live() -> Response {
+    no_store((StatusCode::OK, "ok").into_response())
+}
+
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let response = match state.store.ping(state.ready_timeout).await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))).into_response(),
+        Err(err) => {
+            tracing::debug!(error = %err, "not ready");
+            let reason = match err {
+                AppError::RedisTimeout(t) => format!("redis did not answer PING within {} ms", t.as_millis()),
+                _ => "redis is unreachable or refused PING".to_owned(),
+            };
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason }))).into_response()
+        }
+    };
+    no_store(response)
+}

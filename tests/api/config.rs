@@ -1,0 +1,89 @@
+//! Invalid configuration: a non-zero exit and one line naming the variable. Valid help and a working healthcheck.
+
+use std::process::{Command, Output};
+
+use reqwest::StatusCode;
+
+use crate::helpers::{BINARY, spawn_app};
+
+fn run_with(var: &str, value: &str) -> Output {
+    Command::new(BINARY)
+        .env_clear()
+        .env("PORT", "1") // never reached: validation comes first
+        .env(var, value)
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn every_invalid_variable_is_named_in_one_line() {
+    let cases = [
+        ("REDIS_PORT", "abc"),
+        ("REDIS_PORT", "0"),
+        ("REDIS_PORT", "65536"),
+        ("PORT", "70000"),
+        ("METRICS_PORT", "-1"),
+        ("REDIS_DB", "-1"),
+        ("REDIS_KEY", ""),
+        ("REDIS_HOST", ""),
+        ("REDIS_USERNAME", ""),
+        ("REDIS_PASSWORD", ""),
+        ("REDIS_POOL_SIZE", "0"),
+        ("REDIS_TIMEOUT_MS", "0"),
+        ("READY_TIMEOUT_MS", "0"),
+        ("REQUEST_TIMEOUT_MS", "soon"),
+        ("SHUTDOWN_GRACE_SECS", "0"),
+        ("LOG_FORMAT", "xml"),
+        ("BIND_ADDRESS", "localhost:80"),
+        ("REPLICA_NAME", ""),
+    ];
+    for (var, value) in cases {
+        let out = run_with(var, value);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var}={value:?} was accepted");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{var}={value:?}: one line, got:\n{stderr}");
+        assert!(stderr.contains(var), "{var}={value:?}: the message names the variable: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn an_unreadable_password_file_is_named() {
+    let out = run_with("REDIS_PASSWORD_FILE", "/nonexistent/secret");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("REDIS_PASSWORD_FILE") && stderr.trim_end().lines().count() == 1, "{stderr}");
+}
+
+#[test]
+fn help_documents_every_variable_and_hides_the_password() {
+    let out = Command::new(BINARY).arg("--help").env("REDIS_PASSWORD", "hunter2").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for var in ["REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_KEY", "REDIS_USERNAME", "REDIS_PASSWORD", "PORT"] {
+        assert!(help.contains(&format!("env: {var}")), "--help lacks {var}");
+    }
+    for var in ["METRICS_PORT", "REDIS_POOL_SIZE", "REDIS_TIMEOUT_MS", "SHUTDOWN_GRACE_SECS", "REQUEST_TIMEOUT_MS"] {
+        assert!(help.contains(&format!("env: {var}")), "--help lacks {var}");
+    }
+    assert!(!help.contains("hunter2"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_password_never_reaches_the_logs() {
+    let t = crate::helpers::spawn_app_with(&[("REDIS_PASSWORD", "s3cr3t-pw")]).await;
+    t.get("/count").await; // Redis has no password set: the request fails, and is logged
+    assert!(!t.app.log().contains("s3cr3t-pw"), "{}", t.app.log());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_subcommand_reports_readiness_by_exit_code() {
+    let mut t = spawn_app().await;
+    let probe = |port: u16| Command::new(BINARY).arg("healthcheck").env("PORT", port.to_string()).status().unwrap();
+
+    assert!(probe(t.app.port).success(), "ready replica");
+    t.redis.stop(nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert_eq!(t.get("/readyz").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!probe(t.app.port).success(), "Redis down: not ready");
+    assert!(!probe(xtask::wait::free_port()).success(), "nothing listening");
+}

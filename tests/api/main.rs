@@ -1,0 +1,9 @@
+//! Black-box tests: the real `visit-counter` binary against a real `redis-server`, both started per test by the
+//! process harness that `cargo xtask` uses too.
+
+mod config;
+mod contract;
+mod counting;
+mod drain;
+mod helpers;
+mod resilience;

@@ -1,0 +1,83 @@
+//! A `visit-counter` replica as a child process on loopback ports of its own.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, ExitStatus},
+    time::Duration,
+};
+
+use nix::sys::signal::Signal;
+
+use crate::{process::Process, wait};
+
+pub struct App {
+    pub port: u16,
+    pub metrics_port: u16,
+    process: Process,
+}
+
+/// How to start a replica.
+pub struct AppSpec {
+    pub binary: PathBuf,
+    pub redis_port: u16,
+    /// Extra environment (overrides the defaults set here).
+    pub env: Vec<(String, String)>,
+    pub log: PathBuf,
+}
+
+impl App {
+    /// Start a replica on free ports (loopback only, text-free JSON logs) without waiting for it.
+    pub fn spawn(spec: &AppSpec) -> Result<Self, String> {
+        let (port, metrics_port) = (wait::free_port(), wait::free_port());
+        let mut command = Command::new(&spec.binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("BIND_ADDRESS", "127.0.0.1")
+            .env("REDIS_HOST", "127.0.0.1")
+            .env("REDIS_PORT", spec.redis_port.to_string())
+            .env("PORT", port.to_string())
+            .env("METRICS_PORT", metrics_port.to_string())
+            .env("RUST_LOG", "info")
+            .envs(spec.env.iter().map(|(k, v)| (k, v)));
+        let process = Process::spawn(&format!("visit-counter:{port}"), command, &spec.log).map_err(|e| e.to_string())?;
+        Ok(Self { port, metrics_port, process })
+    }
+
+    /// Start a replica and wait until it accepts connections.
+    pub fn start(spec: &AppSpec) -> Result<Self, String> {
+        let mut app = Self::spawn(spec)?;
+        let port = app.port;
+        wait::until("the app to listen", Duration::from_secs(10), || {
+            wait::listening(port) || app.process.try_status().is_some()
+        })?;
+        if let Some(status) = app.process.try_status() {
+            return Err(format!("the app exited at start ({status}):\n{}", app.process.log()));
+        }
+        Ok(app)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    pub fn log_path(&self) -> &Path {
+        self.process.log_path()
+    }
+
+    pub fn signal(&self, signal: Signal) -> Result<(), String> {
+        self.process.signal(signal).map_err(|e| e.to_string())
+    }
+
+    pub fn wait_exit(&mut self, deadline: Duration) -> Result<ExitStatus, String> {
+        self.process.wait_exit(deadline)
+    }
+}

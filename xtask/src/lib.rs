@@ -1,0 +1,16 @@
+//! Process orchestration for development commands (`cargo xtask ...`) and for the integration tests, which reuse it
+//! rather than keep a copy.
+//!
+//! Everything here runs real programs on loopback: `redis-server`, the `visit-counter` binary. Each process is
+//! started with its own log file and port, and stopped by pid when its handle is dropped.
+//!
+//! # Layout
+//! - [`process`]: a child process that is killed on drop, with signals and bounded waits.
+//! - [`redis`]: a `redis-server` with AOF in a directory of its own, restartable on the same data.
+//! - [`app`]: a `visit-counter` replica pointed at that Redis.
+//! - [`wait`]: polling with a deadline (never sleeping as synchronisation) and free-port discovery.
+
+pub mod app;
+pub mod process;
+pub mod redis;
+pub mod wait;

@@ -1,0 +1,87 @@
+//! A real `redis-server` on loopback, with AOF on and its data in a directory of its own, so it can be stopped
+//! (gracefully or with SIGKILL) and started again on the same data and port.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use nix::sys::signal::Signal;
+
+use crate::{process::Process, wait};
+
+/// How long a fresh or restarted Redis may take to answer PING.
+const START_DEADLINE: Duration = Duration::from_secs(10);
+
+pub struct Redis {
+    port: u16,
+    dir: PathBuf,
+    process: Option<Process>,
+}
+
+impl Redis {
+    /// Start a Redis keeping its data and log in `dir` (created if missing), on a free port.
+    pub fn start(dir: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut redis = Self { port: wait::free_port(), dir: dir.to_owned(), process: None };
+        redis.restart()?;
+        Ok(redis)
+    }
+
+    /// A Redis that is not running yet: it gets a port now and starts on [`Redis::restart`].
+    pub fn stopped(dir: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Ok(Self { port: wait::free_port(), dir: dir.to_owned(), process: None })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Process::pid)
+    }
+
+    /// Start (again) on the same port and data directory, and wait until it answers PING.
+    pub fn restart(&mut self) -> Result<(), String> {
+        if self.process.is_some() {
+            return Err("redis is already running".into());
+        }
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--dir"])
+            .arg(&self.dir)
+            .args(["--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "notice"]);
+        let process = Process::spawn("redis-server", command, &self.dir.join("redis.log")).map_err(|e| e.to_string())?;
+        self.process = Some(process);
+        wait::until("redis to answer PING", START_DEADLINE, || self.cli(&["PING"]).is_ok_and(|r| r == "PONG"))?;
+        Ok(())
+    }
+
+    /// Stop with `signal` (SIGTERM: graceful, AOF flushed; SIGKILL: crash) and wait for the exit.
+    pub fn stop(&mut self, signal: Signal) -> Result<(), String> {
+        let mut process = self.process.take().ok_or("redis is not running")?;
+        process.stop(signal, Duration::from_secs(10)).map(drop)
+    }
+
+    /// Run one command through `redis-cli` and return its raw reply.
+    pub fn cli(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run redis-cli: {e}"))?;
+        let reply = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !out.status.success() || reply.starts_with("ERR") || reply.starts_with("LOADING") {
+            return Err(format!("redis-cli {args:?}: {reply}{}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(reply)
+    }
+
+    /// The integer stored at `key` (0 when missing).
+    pub fn get_i64(&self, key: &str) -> Result<i64, String> {
+        let reply = self.cli(&["GET", key])?;
+        if reply.is_empty() { Ok(0) } else { reply.parse().map_err(|e| format!("GET {key} = {reply:?}: {e}")) }
+    }
+}
