@@ -233,13 +233,19 @@ impl ConfigError {
             }
             None => "configuration".to_owned(),
         };
+        let value = err.get(ContextKind::InvalidValue).map(ToString::to_string);
         let rendered = err.to_string();
-        let first = rendered.lines().next().unwrap_or_default();
-        let reason = first.rsplit_once("': ").map_or(first, |(_, r)| r).trim_start_matches("error: ").to_owned();
-        let value = err.get(ContextKind::InvalidValue).map(|v| v.to_string());
-        let reason = match value {
-            Some(v) if !v.is_empty() && !reason.contains(&v) => format!("{reason} (got '{v}')"),
-            _ => reason,
+        let first = rendered.lines().next().unwrap_or_default().trim_start_matches("error: ");
+        let reason = match (value, err.get(ContextKind::ValidValue)) {
+            (Some(v), _) if v.is_empty() => "must not be empty".to_owned(),
+            (Some(_), _) if variable.starts_with("REDIS_PASSWORD") => "invalid value".to_owned(),
+            (Some(v), Some(valid)) => format!("invalid value '{v}'; expected one of: {valid}"),
+            // Validation errors render as `invalid value 'abc' for '--x <X>': <what the parser said>`.
+            (Some(v), None) => match first.split_once("': ") {
+                Some((_, detail)) => format!("invalid value '{v}': {detail}"),
+                None => format!("invalid value '{v}'"),
+            },
+            (None, _) => first.to_owned(),
         };
         Self { variable, reason }
     }

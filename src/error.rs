@@ -42,7 +42,9 @@ impl AppError {
     fn public_message(&self) -> &'static str {
         match self {
             Self::RedisTimeout(_) | Self::Redis(_) => "The counter is unavailable right now; retry in a second.\n",
-            Self::NotAcceptable(_) => "Not acceptable: this resource is available as text/plain, text/html or application/json.\n",
+            Self::NotAcceptable(_) => {
+                "Not acceptable: this resource is available as text/plain, text/html or application/json.\n"
+            }
         }
     }
 }

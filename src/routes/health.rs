@@ -25,7 +25,8 @@ pub async fn ready(State(state): State<AppState>) -> Response {
                 AppError::RedisTimeout(t) => format!("redis did not answer PING within {} ms", t.as_millis()),
                 _ => "redis is unreachable or refused PING".to_owned(),
             };
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason }))).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason })))
+                .into_response()
         }
     };
     no_store(response)

@@ -16,7 +16,8 @@ pub struct TestApp {
     pub app: App,
     pub redis: Redis,
     pub http: reqwest::Client,
-    pub dir: TempDir,
+    /// Holds the data and logs; removed on drop, after the processes above are stopped.
+    pub _dir: TempDir,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -28,7 +29,7 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let redis = Redis::start(&dir.path().join("redis")).expect("redis starts");
     let app = App::start(&spec(dir.path(), redis.port(), env)).expect("app starts");
-    TestApp { app, redis, http: client(), dir }
+    TestApp { app, redis, http: client(), _dir: dir }
 }
 
 /// Start the app against a Redis that has a port but is not running yet.
@@ -36,7 +37,7 @@ pub async fn spawn_app_before_redis() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let redis = Redis::stopped(&dir.path().join("redis")).expect("redis dir");
     let app = App::start(&spec(dir.path(), redis.port(), &[])).expect("app starts");
-    TestApp { app, redis, http: client(), dir }
+    TestApp { app, redis, http: client(), _dir: dir }
 }
 
 pub fn spec(dir: &Path, redis_port: u16, env: &[(&str, &str)]) -> AppSpec {

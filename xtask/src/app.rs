@@ -26,7 +26,7 @@ pub struct AppSpec {
 }
 
 impl App {
-    /// Start a replica on free ports (loopback only, text-free JSON logs) without waiting for it.
+    /// Start a replica on free ports (loopback only, JSON logs to `spec.log`) without waiting for it.
     pub fn spawn(spec: &AppSpec) -> Result<Self, String> {
         let (port, metrics_port) = (wait::free_port(), wait::free_port());
         let mut command = Command::new(&spec.binary);
@@ -40,7 +40,8 @@ impl App {
             .env("METRICS_PORT", metrics_port.to_string())
             .env("RUST_LOG", "info")
             .envs(spec.env.iter().map(|(k, v)| (k, v)));
-        let process = Process::spawn(&format!("visit-counter:{port}"), command, &spec.log).map_err(|e| e.to_string())?;
+        let process =
+            Process::spawn(&format!("visit-counter:{port}"), command, &spec.log).map_err(|e| e.to_string())?;
         Ok(Self { port, metrics_port, process })
     }
 

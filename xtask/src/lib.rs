@@ -11,6 +11,7 @@
 //! - [`wait`]: polling with a deadline (never sleeping as synchronisation) and free-port discovery.
 
 pub mod app;
+pub mod bench;
 pub mod process;
 pub mod redis;
 pub mod wait;

@@ -22,9 +22,10 @@ impl Process {
     pub fn spawn(name: &str, mut command: Command, log: &Path) -> io::Result<Self> {
         let out = File::options().create(true).append(true).open(log)?;
         let err = out.try_clone()?;
-        let child = command.stdin(Stdio::null()).stdout(out).stderr(err).spawn().map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot start {name} ({:?}): {e}", command.get_program()))
-        })?;
+        let child =
+            command.stdin(Stdio::null()).stdout(out).stderr(err).spawn().map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot start {name} ({:?}): {e}", command.get_program()))
+            })?;
         Ok(Self { name: name.to_owned(), child, log: log.to_owned(), status: None })
     }
 

@@ -49,11 +49,18 @@ impl Redis {
             return Err("redis is already running".into());
         }
         let mut command = Command::new("redis-server");
-        command
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--dir"])
-            .arg(&self.dir)
-            .args(["--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "notice"]);
-        let process = Process::spawn("redis-server", command, &self.dir.join("redis.log")).map_err(|e| e.to_string())?;
+        command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--dir"]).arg(&self.dir).args([
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "notice",
+        ]);
+        let process =
+            Process::spawn("redis-server", command, &self.dir.join("redis.log")).map_err(|e| e.to_string())?;
         self.process = Some(process);
         wait::until("redis to answer PING", START_DEADLINE, || self.cli(&["PING"]).is_ok_and(|r| r == "PONG"))?;
         Ok(())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# usage: scripts/test.sh
+# Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli) if they
+# are missing, then `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+if ((${#missing[@]})); then
+    echo "==> installing ${missing[*]}"
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+for component in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+done
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+echo "==> cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo test"
+cargo test --workspace --locked
