@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # usage: scripts/test.sh
-# Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli) if they
-# are missing, then `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
+# Runs every check on a fresh machine: installs the real programs the tests start or call (redis-server, redis-cli,
+# promtool) if they are missing, then `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v promtool >/dev/null || missing+=(prometheus)
 if ((${#missing[@]})); then
     echo "==> installing ${missing[*]}"
     sudo=""
@@ -24,4 +25,8 @@ cargo fmt --all --check
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

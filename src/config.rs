@@ -99,8 +99,9 @@ pub struct RedisConfig {
     #[arg(long, env = "REDIS_PASSWORD_FILE", value_parser = NonEmptyStringValueParser::new())]
     pub redis_password_file: Option<String>,
 
-    /// Most connections this replica keeps to Redis.
-    #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    /// Most connections this replica keeps to Redis. Each one is multiplexed (many requests pipeline over it), so a
+    /// few are plenty.
+    #[arg(long, env = "REDIS_POOL_SIZE", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub redis_pool_size: u32,
 
     /// Budget in milliseconds for one request's Redis work: waiting for a pooled connection plus the command. Past it

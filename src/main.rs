@@ -19,7 +19,10 @@ async fn main() -> ExitCode {
         return healthcheck::probe(cli.config.port).await.map_or_else(|e| fail(1, e), |()| ExitCode::SUCCESS);
     }
 
-    let telemetry = Telemetry::init(cli.config.log_format);
+    let telemetry = match Telemetry::init(cli.config.log_format) {
+        Ok(telemetry) => telemetry,
+        Err(e) => return fail(2, e),
+    };
     let metrics = match metrics::install() {
         Ok(handle) => handle,
         Err(e) => return fail(1, e),

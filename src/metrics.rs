@@ -1,14 +1,34 @@
-//! Prometheus metrics: the recorder behind the `metrics` facade and the `/metrics` endpoint, served on
-//! `METRICS_PORT` only so the public port (and NGINX) never exposes it.
+//! Prometheus metrics: the recorder behind the `metrics` facade, the names and buckets we publish, and the `/metrics`
+//! endpoint, served on `METRICS_PORT` only so the public port (and NGINX) never exposes it.
+//!
+//! - HTTP: `http_server_request_duration_seconds{method,route,status}` and `http_server_active_requests`
+//!   (see [`http`]); `route` is the matched route template or `unmatched`, never a raw path.
+//! - Redis: `db_client_operation_duration_seconds`, `db_client_operation_errors_total{error_type}`,
+//!   `db_client_connections{state}`, `db_client_connection_wait_time_seconds` (recorded by `store`).
+//! - The counter: `visits` (the last value this replica saw); `visits_build_info{version}`.
+//! - Telemetry itself: `otel_spans_dropped_total{reason}`, `otel_spans_exported_total` (see `telemetry::otel`).
+//! - The process: CPU, resident memory, open fds, threads, start time (metrics-process, collected at each scrape).
+
+pub mod http;
 
 use std::time::Duration;
 
 use axum::{Router, extract::State, routing::get};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::store::Store;
+
+/// Buckets for a service whose p99 is a few milliseconds, up to the request timeout's range.
+const LATENCY_BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
 /// Install the global recorder and start its upkeep (histogram compaction), which the exporter does not do itself.
 pub fn install() -> Result<PrometheusHandle, String> {
-    let handle = PrometheusBuilder::new().install_recorder().map_err(|e| e.to_string())?;
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| e.to_string())?;
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -17,16 +37,50 @@ pub fn install() -> Result<PrometheusHandle, String> {
             upkeep.run_upkeep();
         }
     });
-    metrics::describe_gauge!("visit_counter_build_info", "Always 1; labels carry the running version.");
-    metrics::gauge!("visit_counter_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    describe();
+    metrics::gauge!("visits_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     Ok(handle)
 }
 
-/// The metrics port's router: `GET /metrics` in the Prometheus text format.
-pub fn router(handle: PrometheusHandle) -> Router {
-    Router::new().route("/metrics", get(render)).with_state(handle)
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!("visits_build_info", "Always 1; the version label names the running build.");
+    describe_gauge!("visits", "The counter's value after this replica's latest successful INCR.");
+    describe_histogram!(
+        "http_server_request_duration_seconds",
+        Unit::Seconds,
+        "Duration of HTTP requests by method, route template and status code."
+    );
+    describe_gauge!("http_server_active_requests", "HTTP requests being served right now.");
+    describe_histogram!("db_client_operation_duration_seconds", Unit::Seconds, "Duration of Redis commands.");
+    describe_counter!(
+        "db_client_operation_errors_total",
+        "Failed Redis commands by error_type: timeout, connection or other."
+    );
+    describe_gauge!("db_client_connections", "Pooled Redis connections by state: idle or used.");
+    describe_histogram!(
+        "db_client_connection_wait_time_seconds",
+        Unit::Seconds,
+        "Time spent waiting for a pooled Redis connection."
+    );
 }
 
-async fn render(State(handle): State<PrometheusHandle>) -> String {
-    handle.render()
+#[derive(Clone)]
+struct Scrape {
+    handle: PrometheusHandle,
+    store: Store,
+    process: metrics_process::Collector,
+}
+
+/// The metrics port's router: `GET /metrics` in the Prometheus text format.
+pub fn router(handle: PrometheusHandle, store: Store) -> Router {
+    let process = metrics_process::Collector::default();
+    process.describe();
+    Router::new().route("/metrics", get(render)).with_state(Scrape { handle, store, process })
+}
+
+async fn render(State(scrape): State<Scrape>) -> String {
+    scrape.process.collect();
+    scrape.store.record_pool_state();
+    scrape.handle.render()
 }

@@ -20,14 +20,16 @@ use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
+    trace::TraceLayer,
 };
 
-use crate::{error::log_errors, state::AppState};
+use crate::{error::log_errors, metrics, state::AppState, telemetry};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The application's router. `request_timeout` bounds a whole request (503 past it).
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// The application's router. `request_timeout` bounds a whole request (503 past it); `port` is the public port, for
+/// the server spans.
+pub fn router(state: AppState, request_timeout: Duration, port: u16) -> Router {
     Router::new()
         .route("/", get(home::show))
         // An explicit HEAD route: axum would otherwise run the GET handler for HEAD, and HEAD must not count.
@@ -40,7 +42,17 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             ServiceBuilder::new()
                 // Keep an incoming X-Request-Id (NGINX sets one) or make one, and echo it in the response.
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                // Outside the timeout, so requests cut short are measured too.
+                .layer(middleware::from_fn(metrics::http::track))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(telemetry::http::ServerSpan { port })
+                        .on_request(())
+                        .on_response(telemetry::http::ServerResponse)
+                        .on_failure(()),
+                )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(middleware::from_fn(telemetry::http::traceparent))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
                 .layer(middleware::from_fn(log_errors)),
         )

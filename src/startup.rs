@@ -29,16 +29,17 @@ pub enum Drain {
 
 impl Application {
     pub async fn build(config: &Config, metrics_handle: PrometheusHandle) -> Result<Self, ConfigError> {
+        let store = Store::new(&config.redis)?;
         let state = AppState {
-            store: Store::new(&config.redis)?,
+            store: store.clone(),
             replica: Arc::from(config.replica_name()),
             ready_timeout: config.redis.ready_timeout(),
         };
         Ok(Self {
             listener: bind("PORT", (config.bind_address, config.port).into()).await?,
             metrics_listener: bind("METRICS_PORT", (config.bind_address, config.metrics_port).into()).await?,
-            app: routes::router(state, config.request_timeout()),
-            metrics: metrics::router(metrics_handle),
+            app: routes::router(state, config.request_timeout(), config.port),
+            metrics: metrics::router(metrics_handle, store),
             grace: config.shutdown_grace(),
         })
     }
@@ -61,7 +62,9 @@ impl Application {
             })
             .into_future();
         tokio::spawn(metrics);
-        let app = axum::serve(self.listener, self.app).with_graceful_shutdown(signal).into_future();
+        let app = axum::serve(self.listener, self.app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal)
+            .into_future();
         let grace = self.grace;
         let deadline = async move {
             let _ = stopped.wait_for(|s| *s).await;

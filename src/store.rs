@@ -5,22 +5,29 @@
 //!   `REDIS_TIMEOUT_MS`;
 //! - a dead connection never serves a request. Each connection speaks RESP3 and registers a push sender, through which
 //!   the driver reports the moment Redis closes the socket (restart, crash, `CLIENT KILL`); such a connection is
-//!   skipped at checkout and dropped, without a round trip. One that failed or was abandoned mid-command (deadline,
-//!   client gone) is dropped too. This replaces bb8's PING-on-checkout, which costs a round trip per request, and
-//!   means the first request after Redis comes back succeeds.
+//!   skipped at checkout and dropped, without a round trip. One that had a transport error or missed a deadline is
+//!   dropped too. This replaces bb8's PING-on-checkout, which costs a round trip per request, and means the first
+//!   request after Redis comes back succeeds.
+//!
+//! The pooled connections are redis-rs multiplexed connections, and a request holds its pool slot only long enough to
+//! clone the handle: concurrent commands pipeline over the pool's few sockets rather than queue for exclusive ones.
 //!
 //! bb8-redis's own `RedisConnectionManager` cannot do this (its `has_broken` is always false and it takes no
 //! connection config), so [`Manager`] implements bb8's trait on the `bb8` and `redis` that bb8-redis re-exports.
 //!
-//! This module does not know about HTTP; [`AppError`] maps its failures to responses.
+//! Each traced command runs in a client span with the database semantic conventions and is timed in
+//! `db_client_operation_duration_seconds`; failures are counted by kind. This module does not know about HTTP;
+//! [`AppError`] maps its failures to responses.
 
 use std::{
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
+
+use tracing::{Instrument, field::Empty};
 
 use bb8_redis::{
     bb8,
@@ -38,6 +45,14 @@ pub struct Store {
     pool: bb8::Pool<Manager>,
     key: String,
     timeout: Duration,
+    /// `server.address`, `server.port` and `db.namespace` of the client spans.
+    peer: Arc<Peer>,
+}
+
+struct Peer {
+    host: String,
+    port: i64,
+    db: String,
 }
 
 impl Store {
@@ -62,41 +77,120 @@ impl Store {
             .test_on_check_out(false)
             .connection_timeout(config.timeout())
             .build_unchecked(Manager { client, connect_timeout: config.timeout() });
-        Ok(Self { pool, key: config.redis_key.clone(), timeout: config.timeout() })
+        let peer = Peer {
+            host: config.redis_host.clone(),
+            port: i64::from(config.redis_port),
+            db: config.redis_db.to_string(),
+        };
+        Ok(Self { pool, key: config.redis_key.clone(), timeout: config.timeout(), peer: Arc::new(peer) })
     }
 
     /// `INCR` the counter once and return its new value.
     pub async fn incr(&self) -> Result<i64, AppError> {
         let mut cmd = redis::cmd("INCR");
         cmd.arg(&self.key);
-        self.query(cmd, self.timeout).await
+        let span = tracing::info_span!(
+            "INCR",
+            otel.name = "INCR",
+            otel.kind = "client",
+            otel.status_code = Empty,
+            db.system.name = "redis",
+            db.operation.name = "INCR",
+            db.namespace = %self.peer.db,
+            server.address = %self.peer.host,
+            server.port = self.peer.port,
+            error.type = Empty,
+        );
+        let result = self.timed("INCR", cmd, self.timeout).instrument(span.clone()).await;
+        match &result {
+            Ok(count) => metrics::gauge!("visits").set(*count as f64),
+            Err(err) => {
+                span.record("otel.status_code", "ERROR");
+                span.record("error.type", error_type(err));
+            }
+        }
+        result
     }
 
-    /// `PING` within `timeout`: the readiness check.
+    /// `PING` within `timeout`: the readiness check. Not traced, like the probe that calls it.
     pub async fn ping(&self, timeout: Duration) -> Result<(), AppError> {
         let _: String = self.query(redis::cmd("PING"), timeout).await?;
         Ok(())
     }
 
+    /// Publish the pool's connection counts (called at each scrape).
+    pub fn record_pool_state(&self) {
+        let state = self.pool.state();
+        let used = state.connections.saturating_sub(state.idle_connections);
+        metrics::gauge!("db_client_connections", "state" => "idle").set(f64::from(state.idle_connections));
+        metrics::gauge!("db_client_connections", "state" => "used").set(f64::from(used));
+    }
+
+    /// [`Self::query`], timed and counted by outcome.
+    async fn timed<T: redis::FromRedisValue>(
+        &self,
+        operation: &'static str,
+        cmd: redis::Cmd,
+        timeout: Duration,
+    ) -> Result<T, AppError> {
+        let start = Instant::now();
+        let result = self.query(cmd, timeout).await;
+        metrics::histogram!("db_client_operation_duration_seconds", "db_operation_name" => operation)
+            .record(start.elapsed());
+        if let Err(err) = &result {
+            tracing::warn!(error = %err, cause = std::error::Error::source(err).map(ToString::to_string), "redis command failed");
+            metrics::counter!("db_client_operation_errors_total", "db_operation_name" => operation, "error_type" => error_type(err))
+                .increment(1);
+        }
+        result
+    }
+
     async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd, timeout: Duration) -> Result<T, AppError> {
-        let work = async {
-            let mut conn = loop {
-                let mut conn = self.pool.get().await.map_err(|e| match e {
-                    bb8::RunError::User(e) => AppError::Redis(e),
-                    bb8::RunError::TimedOut => AppError::RedisTimeout(timeout),
-                })?;
-                if !conn.closed.load(Ordering::Relaxed) {
-                    break conn;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let waiting = Instant::now();
+        let (mut conn, closed) = tokio::time::timeout_at(deadline, self.checkout(timeout))
+            .await
+            .unwrap_or(Err(AppError::RedisTimeout(timeout)))?;
+        metrics::histogram!("db_client_connection_wait_time_seconds").record(waiting.elapsed());
+        match tokio::time::timeout_at(deadline, cmd.query_async(&mut conn)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                // A server error (WRONGTYPE, NOPERM…) leaves the connection usable; a transport error does not.
+                if e.is_io_error() || e.is_unrecoverable_error() || e.is_connection_dropped() {
+                    closed.store(true, Ordering::Relaxed);
                 }
-                conn.broken = true;
-            };
-            // Poisoned until proven healthy: if this future is dropped mid-command, the connection is discarded.
-            conn.broken = true;
-            let value = cmd.query_async(&mut conn.inner).await.map_err(AppError::Redis)?;
-            conn.broken = false;
-            Ok(value)
-        };
-        tokio::time::timeout(timeout, work).await.unwrap_or(Err(AppError::RedisTimeout(timeout)))
+                Err(AppError::Redis(e))
+            }
+            Err(_) => {
+                // No answer in time: whatever is wrong with this socket, later requests should not wait on it.
+                closed.store(true, Ordering::Relaxed);
+                Err(AppError::RedisTimeout(timeout))
+            }
+        }
+    }
+
+    /// A live connection's handle and its `closed` flag. The pool slot is released right away: the handle is a clone
+    /// of a multiplexed connection, so concurrent requests pipeline over the same few sockets instead of queueing for
+    /// exclusive ones. A connection Redis closed is skipped and, once released, dropped from the pool.
+    async fn checkout(&self, timeout: Duration) -> Result<(MultiplexedConnection, Arc<AtomicBool>), AppError> {
+        loop {
+            let conn = self.pool.get().await.map_err(|e| match e {
+                bb8::RunError::User(e) => AppError::Redis(e),
+                bb8::RunError::TimedOut => AppError::RedisTimeout(timeout),
+            })?;
+            if !conn.closed.load(Ordering::Relaxed) {
+                return Ok((conn.inner.clone(), Arc::clone(&conn.closed)));
+            }
+        }
+    }
+}
+
+/// The `error_type` label and span attribute of a failure: `timeout`, `connection` or `other`.
+fn error_type(err: &AppError) -> &'static str {
+    match err {
+        AppError::RedisTimeout(_) => "timeout",
+        AppError::Redis(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() => "connection",
+        _ => "other",
     }
 }
 
@@ -106,13 +200,12 @@ struct Manager {
     connect_timeout: Duration,
 }
 
-/// A pooled connection and whether it may be reused.
+/// A pooled multiplexed connection and whether it is dead.
 struct Connection {
     inner: MultiplexedConnection,
-    /// Set by the connection's driver when Redis closed the socket: nothing sent on it can succeed.
+    /// Set by the connection's driver when Redis closed the socket, or by [`Store::query`] after a transport error or
+    /// a deadline: nothing more is sent on it, and the pool drops it.
     closed: Arc<AtomicBool>,
-    /// Set while a command is outstanding and after a failure: the connection goes back to the pool only when false.
-    broken: bool,
 }
 
 impl bb8::ManageConnection for Manager {
@@ -133,7 +226,7 @@ impl bb8::ManageConnection for Manager {
                 Ok::<(), std::convert::Infallible>(())
             });
         let inner = self.client.get_multiplexed_async_connection_with_config(&config).await?;
-        Ok(Connection { inner, closed, broken: false })
+        Ok(Connection { inner, closed })
     }
 
     async fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
@@ -141,6 +234,6 @@ impl bb8::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Self::Connection) -> bool {
-        conn.broken || conn.closed.load(Ordering::Relaxed)
+        conn.closed.load(Ordering::Relaxed)
     }
 }

@@ -6,4 +6,6 @@ mod contract;
 mod counting;
 mod drain;
 mod helpers;
+mod otlp;
 mod resilience;
+mod telemetry;

@@ -1,0 +1,205 @@
+//! The OpenTelemetry trace pipeline, configured by the SDK's standard environment variables:
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` / `_PROTOCOL` (`grpc` or `http/protobuf`, chosen by the OTLP crate itself),
+//! `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` / `_ARG` and `OTEL_BSP_*` (read by the SDK),
+//! plus the two the Rust SDK leaves to applications: `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at
+//! all) and `OTEL_PROPAGATORS`.
+//!
+//! Export never blocks a request: spans go to the SDK's batch processor (its own thread, bounded queue). Spans that
+//! cannot be exported are counted in `otel_spans_dropped_total{reason}`: `queue_full` when the queue is at capacity,
+//! `export_failed` when the Collector refused them or was unreachable.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use opentelemetry::{
+    Context, KeyValue,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::TracerProvider as _,
+};
+use opentelemetry_sdk::{
+    Resource,
+    error::OTelSdkResult,
+    propagation::{BaggagePropagator, TraceContextPropagator},
+    trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor},
+};
+use tracing_subscriber::{Layer, registry::LookupSpan};
+
+use crate::config::ConfigError;
+
+/// How long the final flush may take.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A running trace pipeline.
+pub struct Tracing {
+    provider: SdkTracerProvider,
+}
+
+impl Tracing {
+    /// `None` when export is switched off by `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`.
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase());
+        if var("OTEL_SDK_DISABLED").as_deref() == Some("true") || var("OTEL_TRACES_EXPORTER").as_deref() == Some("none")
+        {
+            return Ok(None);
+        }
+        opentelemetry::global::set_text_map_propagator(propagators(var("OTEL_PROPAGATORS").as_deref())?);
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .build()
+            .map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string()))?;
+        let capacity = match var("OTEL_BSP_MAX_QUEUE_SIZE") {
+            None => 2048,
+            Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::new("OTEL_BSP_MAX_QUEUE_SIZE", format!("invalid value '{v}': expected a positive integer"))
+            })?,
+        };
+        let pending = Arc::new(AtomicUsize::new(0));
+        let batch = BatchSpanProcessor::builder(CountingExporter { inner: exporter, pending: Arc::clone(&pending) })
+            .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(capacity).build())
+            .build();
+        let provider = SdkTracerProvider::builder()
+            .with_resource(resource())
+            .with_span_processor(BoundedProcessor { inner: batch, pending, capacity })
+            .build();
+        describe_metrics();
+        Ok(Some(Self { provider }))
+    }
+
+    /// The `tracing` layer that turns spans into OpenTelemetry spans.
+    pub fn layer<S>(&self) -> impl Layer<S> + use<S>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    {
+        tracing_opentelemetry::layer()
+            .with_tracer(self.provider.tracer("visit-counter"))
+            .with_error_records_to_exceptions(true)
+    }
+
+    /// Export what is queued and stop, giving up after [`SHUTDOWN_TIMEOUT`] so an unreachable Collector cannot hold
+    /// the exit past the orchestrator's kill deadline. Called once, before exit.
+    pub fn shutdown(self) {
+        if let Err(e) = self.provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT) {
+            eprintln!("visit-counter: exporting the last spans failed: {e}");
+        }
+    }
+}
+
+/// `service.name` defaults to `visit-counter` unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` name one;
+/// `service.instance.id` is unique per process, so replicas are told apart.
+fn resource() -> Resource {
+    let named = std::env::var_os("OTEL_SERVICE_NAME").is_some()
+        || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|a| a.contains("service.name="));
+    let mut builder = Resource::builder()
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .with_attribute(KeyValue::new("service.instance.id", uuid::Uuid::new_v4().to_string()));
+    if !named {
+        builder = builder.with_service_name("visit-counter");
+    }
+    builder.build()
+}
+
+fn propagators(list: Option<&str>) -> Result<TextMapCompositePropagator, ConfigError> {
+    let mut chosen: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    for name in list.unwrap_or("tracecontext,baggage").split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name {
+            "tracecontext" => chosen.push(Box::new(TraceContextPropagator::new())),
+            "baggage" => chosen.push(Box::new(BaggagePropagator::new())),
+            "none" => chosen.clear(),
+            other => {
+                return Err(ConfigError::new(
+                    "OTEL_PROPAGATORS",
+                    format!("unsupported propagator '{other}'; supported: tracecontext, baggage, none"),
+                ));
+            }
+        }
+    }
+    Ok(TextMapCompositePropagator::new(chosen))
+}
+
+fn describe_metrics() {
+    metrics::describe_counter!(
+        "otel_spans_dropped_total",
+        "Spans that were never exported: reason=queue_full (export queue at capacity) or export_failed."
+    );
+    metrics::describe_counter!("otel_spans_exported_total", "Spans the Collector accepted.");
+    // Make the series exist at zero, so `rate()` and alerts work before the first drop.
+    for reason in ["queue_full", "export_failed"] {
+        metrics::counter!("otel_spans_dropped_total", "reason" => reason).absolute(0);
+    }
+    metrics::counter!("otel_spans_exported_total").absolute(0);
+}
+
+/// Hands spans to the batch processor only while fewer than `capacity` are queued or being exported, and counts the
+/// rest as dropped. The batch queue has the same capacity, so it never drops silently.
+#[derive(Debug)]
+struct BoundedProcessor {
+    inner: BatchSpanProcessor,
+    pending: Arc<AtomicUsize>,
+    capacity: usize,
+}
+
+impl SpanProcessor for BoundedProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        let admitted = self
+            .pending
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.capacity).then_some(n + 1))
+            .is_ok();
+        if admitted {
+            self.inner.on_end(span);
+        } else {
+            metrics::counter!("otel_spans_dropped_total", "reason" => "queue_full").increment(1);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// The OTLP exporter, counting outcomes and releasing the spans it was handed from [`BoundedProcessor`]'s count.
+#[derive(Debug)]
+struct CountingExporter<E> {
+    inner: E,
+    pending: Arc<AtomicUsize>,
+}
+
+impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let size = batch.len();
+        let result = self.inner.export(batch).await;
+        self.pending.fetch_sub(size, Ordering::AcqRel);
+        match &result {
+            Ok(()) => metrics::counter!("otel_spans_exported_total").increment(size as u64),
+            Err(_) => metrics::counter!("otel_spans_dropped_total", "reason" => "export_failed").increment(size as u64),
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}

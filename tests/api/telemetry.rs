@@ -1,0 +1,264 @@
+//! Traces, logs and metrics as a user of the stack sees them: exported spans (to an in-process OTLP receiver), the
+//! JSON log line of a request, and `/metrics`.
+
+use std::{collections::BTreeMap, process::Command, time::Duration};
+
+use fake_opentelemetry_collector::{ExportedSpan, FakeCollectorServer};
+use nix::sys::signal::Signal;
+use reqwest::StatusCode;
+
+use crate::{
+    helpers::{TestApp, spawn_app_with},
+    otlp::{HttpReceiver, resource_attr},
+};
+
+const PARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_SPAN: &str = "00f067aa0ba902b7";
+
+/// An app exporting over gRPC to `collector`, flushing every 100 ms.
+async fn traced_app(collector: &FakeCollectorServer, extra: &[(&str, &str)]) -> TestApp {
+    let endpoint = collector.endpoint();
+    let mut env = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    env.extend_from_slice(extra);
+    spawn_app_with(&env).await
+}
+
+fn attr<'a>(span: &'a ExportedSpan, key: &str) -> &'a str {
+    span.attributes.get(key).map_or("", String::as_str)
+}
+
+fn server_spans(spans: &[ExportedSpan]) -> Vec<&ExportedSpan> {
+    spans.iter().filter(|s| s.kind.contains("SERVER")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_count_yields_a_semconv_server_span_with_a_redis_child() {
+    let mut collector = FakeCollectorServer::start().await.unwrap();
+    let t = traced_app(&collector, &[]).await;
+
+    let response = t.http.get(t.app.url("/count")).header("user-agent", "telemetry-test/1").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let spans = collector.exported_spans(2, Duration::from_secs(10)).await;
+
+    let server = spans.iter().find(|s| s.name == "GET /count").expect("a server span named after the route");
+    assert!(server.kind.contains("SERVER"));
+    for (key, value) in [
+        ("http.request.method", "GET"),
+        ("http.route", "/count"),
+        ("http.response.status_code", "IntValue(200)"),
+        ("url.path", "/count"),
+        ("url.scheme", "http"),
+        ("server.address", "127.0.0.1"),
+        ("server.port", &format!("IntValue({})", t.app.port)),
+        ("client.address", "127.0.0.1"),
+        ("user_agent.original", "telemetry-test/1"),
+        ("network.protocol.version", "1.1"),
+    ] {
+        assert!(attr(server, key).contains(value), "{key}: {:?}", attr(server, key));
+    }
+    let redis = spans.iter().find(|s| s.name == "INCR").expect("a Redis client span");
+    assert!(redis.kind.contains("CLIENT"));
+    assert_eq!(redis.trace_id, server.trace_id);
+    assert_eq!(redis.parent_span_id, server.span_id, "the Redis span is a child of the server span");
+    for (key, value) in [
+        ("db.system.name", "redis"),
+        ("db.operation.name", "INCR"),
+        ("db.namespace", "0"),
+        ("server.address", "127.0.0.1"),
+        ("server.port", &format!("IntValue({})", t.redis.port())),
+    ] {
+        assert!(attr(redis, key).contains(value), "{key}: {:?}", attr(redis, key));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traceparent_continues_the_callers_trace_and_names_the_server_span() {
+    let mut collector = FakeCollectorServer::start().await.unwrap();
+    let t = traced_app(&collector, &[]).await;
+
+    let response = t
+        .http
+        .get(t.app.url("/count"))
+        .header("traceparent", format!("00-{PARENT_TRACE}-{PARENT_SPAN}-01"))
+        .send()
+        .await
+        .unwrap();
+    let traceparent = response.headers()["traceparent"].to_str().unwrap().to_owned();
+    let spans = collector.exported_spans(2, Duration::from_secs(10)).await;
+
+    let server = server_spans(&spans)[0];
+    assert_eq!(server.trace_id, PARENT_TRACE);
+    assert_eq!(server.parent_span_id, PARENT_SPAN);
+    assert_eq!(traceparent, format!("00-{PARENT_TRACE}-{}-01", server.span_id));
+    // The request's JSON log line carries the same ids.
+    let line = t.app.log().lines().find(|l| l.contains("request completed")).map(str::to_owned).expect("a request log");
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(line["span"]["trace_id"], PARENT_TRACE);
+    assert_eq!(line["span"]["span_id"], server.span_id.as_str());
+    assert_eq!(line["span"]["http.route"], "/count");
+    assert_eq!(line["status"], 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_exports_every_span_served_before_it() {
+    let mut collector = FakeCollectorServer::start().await.unwrap();
+    // A schedule far longer than the test: only the flush at exit can deliver these spans.
+    let mut t = traced_app(&collector, &[("OTEL_BSP_SCHEDULE_DELAY", "600000")]).await;
+    for _ in 0..25 {
+        assert_eq!(t.get("/count").await.status(), StatusCode::OK);
+    }
+
+    t.app.signal(Signal::SIGTERM).unwrap();
+    assert!(t.app.wait_exit(Duration::from_secs(15)).unwrap().success());
+
+    let spans = collector.exported_spans(50, Duration::from_secs(10)).await;
+    assert_eq!(server_spans(&spans).len(), 25, "one server span per request, all flushed at exit");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_are_not_traced() {
+    let mut collector = FakeCollectorServer::start().await.unwrap();
+    let mut t = traced_app(&collector, &[]).await;
+    t.get("/healthz").await;
+    t.get("/readyz").await;
+    t.get("/").await;
+
+    t.app.signal(Signal::SIGTERM).unwrap();
+    assert!(t.app.wait_exit(Duration::from_secs(15)).unwrap().success());
+
+    let names: Vec<String> =
+        collector.exported_spans(1, Duration::from_secs(5)).await.into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["GET /"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_collector_costs_requests_nothing_and_drops_are_counted() {
+    let nowhere = format!("http://127.0.0.1:{}", xtask::wait::free_port());
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "16"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    let t = spawn_app_with(&env).await;
+
+    for _ in 0..100 {
+        assert_eq!(t.get("/count").await.status(), StatusCode::OK);
+    }
+
+    let mut dropped = 0.0;
+    xtask::wait::until("spans counted as dropped", Duration::from_secs(10), || {
+        dropped = scrape_blocking(&t, "otel_spans_dropped_total");
+        dropped > 0.0
+    })
+    .unwrap();
+    assert_eq!(t.counter(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn otel_sdk_disabled_exports_nothing_and_serves() {
+    let mut collector = FakeCollectorServer::start().await.unwrap();
+    let mut t = traced_app(&collector, &[("OTEL_SDK_DISABLED", "true")]).await;
+
+    let response = t.get("/count").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("traceparent").is_none());
+    t.app.signal(Signal::SIGTERM).unwrap();
+    assert!(t.app.wait_exit(Duration::from_secs(15)).unwrap().success());
+
+    // The process has exited: anything it would ever export has been sent by now.
+    assert!(collector.exported_spans(1, Duration::from_millis(500)).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn otlp_over_http_carries_the_resource() {
+    let mut receiver = HttpReceiver::start().await;
+    let endpoint = format!("http://{}", receiver.address);
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test"),
+    ];
+    let t = spawn_app_with(&env).await;
+
+    t.get("/count").await;
+    let export = receiver.next(Duration::from_secs(10)).await.expect("an OTLP/HTTP export");
+
+    let resource = export.resource_spans[0].resource.as_ref().expect("a resource");
+    assert_eq!(resource_attr(resource, "service.name").as_deref(), Some("visit-counter"));
+    assert_eq!(resource_attr(resource, "service.version").as_deref(), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(resource_attr(resource, "deployment.environment.name").as_deref(), Some("test"));
+    let instance = resource_attr(resource, "service.instance.id").expect("service.instance.id");
+    assert_eq!(instance.len(), 36, "a UUID: {instance}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_pass_promtool_and_unknown_paths_add_no_series() {
+    let t = spawn_app_with(&[("OTEL_SDK_DISABLED", "true")]).await;
+    t.get("/count").await;
+    t.get("/nope").await;
+    let before = series(&scrape_text(&t).await);
+
+    for i in 0..200 {
+        t.get(&format!("/random-{i}-{}", i * 7919)).await;
+    }
+    let text = scrape_text(&t).await;
+
+    let after = series(&text);
+    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>(), "no new series");
+    for name in [
+        "http_server_request_duration_seconds_bucket",
+        "db_client_operation_duration_seconds_count",
+        "visits",
+        "visits_build_info",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_start_time_seconds",
+        "process_cpu_seconds_total",
+        "db_client_connections",
+        "http_server_active_requests",
+    ] {
+        assert!(after.keys().any(|k| k.starts_with(name)), "missing {name}");
+    }
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (scripts/test.sh installs it)");
+    std::io::Write::write_all(&mut promtool.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = promtool.wait_with_output().unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics:\n{report}");
+}
+
+async fn scrape_text(t: &TestApp) -> String {
+    let url = format!("http://127.0.0.1:{}/metrics", t.app.metrics_port);
+    t.http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// Sum of every sample of `name` (blocking; for use inside `wait::until`).
+fn scrape_blocking(t: &TestApp, name: &str) -> f64 {
+    let url = format!("http://127.0.0.1:{}/metrics", t.app.metrics_port);
+    let text = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+    })
+    .join()
+    .unwrap();
+    series(&text).iter().filter(|(k, _)| k.split('{').next() == Some(name)).map(|(_, v)| v).sum()
+}
+
+/// Every series (name with labels) and its value.
+fn series(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.rsplit_once(' ').map(|(k, v)| (k.to_owned(), v.parse().unwrap_or(f64::NAN))))
+        .collect()
+}
