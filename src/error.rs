@@ -67,10 +67,11 @@ pub async fn log_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     if let Some(err) = response.extensions().get::<Arc<AppError>>() {
         let cause = std::error::Error::source(err.as_ref()).map(ToString::to_string);
+        let (trace_id, span_id) = crate::telemetry::http::current_ids().unzip();
         if err.status().is_server_error() {
-            tracing::error!(error = %err, cause, "request failed");
+            tracing::error!(error = %err, cause, trace_id, span_id, "request failed");
         } else {
-            tracing::info!(error = %err, "request refused");
+            tracing::info!(error = %err, trace_id, span_id, "request refused");
         }
     }
     response

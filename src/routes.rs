@@ -48,11 +48,11 @@ pub fn router(state: AppState, request_timeout: Duration, port: u16) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(telemetry::http::ServerSpan { port })
                         .on_request(())
-                        .on_response(telemetry::http::ServerResponse)
+                        .on_response(())
                         .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(middleware::from_fn(telemetry::http::traceparent))
+                .layer(middleware::from_fn(telemetry::http::observe))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
                 .layer(middleware::from_fn(log_errors)),
         )

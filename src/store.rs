@@ -100,12 +100,14 @@ impl Store {
             server.address = %self.peer.host,
             server.port = self.peer.port,
             error.type = Empty,
+            otel.status_description = Empty,
         );
         let result = self.timed("INCR", cmd, self.timeout).instrument(span.clone()).await;
         match &result {
             Ok(count) => metrics::gauge!("visits").set(*count as f64),
             Err(err) => {
                 span.record("otel.status_code", "ERROR");
+                span.record("otel.status_description", tracing::field::display(err));
                 span.record("error.type", error_type(err));
             }
         }
@@ -138,7 +140,6 @@ impl Store {
         metrics::histogram!("db_client_operation_duration_seconds", "db_operation_name" => operation)
             .record(start.elapsed());
         if let Err(err) = &result {
-            tracing::warn!(error = %err, cause = std::error::Error::source(err).map(ToString::to_string), "redis command failed");
             metrics::counter!("db_client_operation_errors_total", "db_operation_name" => operation, "error_type" => error_type(err))
                 .increment(1);
         }

@@ -13,7 +13,13 @@ pub mod otel;
 
 use tracing::Level;
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_subscriber::{EnvFilter, Layer, filter::Targets, fmt, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer,
+    filter::{FilterExt, Targets, filter_fn},
+    fmt,
+    layer::SubscriberExt,
+    util::SubscriberInitExt,
+};
 
 use crate::config::LogFormat;
 
@@ -35,14 +41,18 @@ impl Telemetry {
             LogFormat::Json => fmt::layer()
                 .json()
                 .flatten_event(true)
-                .with_current_span(true)
+                .with_current_span(false)
                 .with_span_list(false)
                 .with_writer(stdout)
                 .boxed(),
             LogFormat::Text => fmt::layer().with_writer(stdout).boxed(),
         };
-        let spans = tracing.as_ref().map(|t| t.layer());
-        tracing_subscriber::registry().with(exporter_internals()).with(filter).with(logs).with(spans).init();
+        // RUST_LOG filters the log lines only: traces keep every request span whatever the log level.
+        let spans =
+            tracing.as_ref().map(|t| t.layer().with_filter(Targets::new().with_target("visit_counter", Level::INFO)));
+        // Log lines are events only and carry their own ids (see `http::observe`): spans are not formatted for logs.
+        let logs = logs.with_filter(filter.and(filter_fn(|meta| meta.is_event())));
+        tracing_subscriber::registry().with(exporter_internals()).with(logs).with(spans).init();
         Ok(Self { tracing, _stdout: guard })
     }
 

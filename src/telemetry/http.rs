@@ -2,9 +2,9 @@
 //!
 //! Probes (`/healthz`, `/readyz`) get no span and no log line: orchestrators call them every few seconds and they
 //! would drown the requests people look for. Incoming W3C `traceparent`/`tracestate` continue the caller's trace;
-//! [`traceparent`] names the server span in the response so a user can find the trace.
+//! [`observe`] names the server span in the response so a user can find the trace, and logs the request.
 
-use std::time::Duration;
+use std::time::Instant;
 
 use axum::{
     extract::{ConnectInfo, MatchedPath, Request},
@@ -12,15 +12,14 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use opentelemetry::{
-    propagation::TextMapPropagator,
-    trace::{TraceContextExt, TraceId},
-};
+use opentelemetry::{propagation::TextMapPropagator, trace::TraceContextExt};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use tower_http::trace::{MakeSpan, OnResponse};
+use tower_http::trace::MakeSpan;
 use tracing::{Span, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 
 /// Paths that are never traced or logged per request.
 const PROBES: [&str; 2] = ["/healthz", "/readyz"];
@@ -84,18 +83,10 @@ impl<B> MakeSpan<B> for ServerSpan {
             network.peer.address = peer,
             network.protocol.version = protocol_version(request),
             user_agent.original = header(header::USER_AGENT),
-            request_id = header(header::HeaderName::from_static("x-request-id")),
-            trace_id = Empty,
-            span_id = Empty,
+            http.request.header.x_request_id = header(REQUEST_ID),
         );
         let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
         let _ = span.set_parent(parent);
-        let context = span.context();
-        let span_context = context.span().span_context().clone();
-        if span_context.trace_id() != TraceId::INVALID {
-            span.record("trace_id", tracing::field::display(span_context.trace_id()));
-            span.record("span_id", tracing::field::display(span_context.span_id()));
-        }
         span
     }
 }
@@ -109,34 +100,57 @@ fn protocol_version<B>(request: &Request<B>) -> &'static str {
     }
 }
 
-/// Records the status on the span (5xx marks it as an error) and writes the request's one log line.
-#[derive(Clone, Debug)]
-pub struct ServerResponse;
-
-impl<B> OnResponse<B> for ServerResponse {
-    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
-        if span.is_disabled() {
-            return;
-        }
-        let status = response.status();
-        span.record("http.response.status_code", i64::from(status.as_u16()));
-        if status.is_server_error() {
-            span.record("otel.status_code", "ERROR");
-        }
-        tracing::info!(status = status.as_u16(), duration_ms = latency.as_secs_f64() * 1000.0, "request completed");
+/// Inside the server span: records the status on it (5xx marks it as an error), names it in the response's
+/// `traceparent` header, and writes the request's one log line with the ids that find its trace.
+///
+/// The log line carries its own fields rather than the span's: formatting every span's fields for the log would cost
+/// more than the request itself.
+pub async fn observe(request: Request, next: Next) -> Response {
+    if PROBES.contains(&request.uri().path()) {
+        return next.run(request).await;
     }
-}
-
-/// Names the server span in the response's `traceparent` header (W3C trace context).
-pub async fn traceparent(request: Request, next: Next) -> Response {
-    let context = Span::current().context();
+    let span = Span::current();
+    let start = Instant::now();
+    let method = method_name(request.method());
+    let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let context = span.context();
     let mut response = next.run(request).await;
-    if context.span().span_context().is_valid() {
+
+    let status = response.status();
+    span.record("http.response.status_code", i64::from(status.as_u16()));
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    let ids = ids(&context);
+    if ids.is_some() {
         let headers = response.headers_mut();
         TraceContextPropagator::new().inject_context(&context, &mut HeaderInjector(headers));
         if headers.get("tracestate").is_some_and(|v| v.is_empty()) {
             headers.remove("tracestate");
         }
     }
+    let (trace_id, span_id) = ids.unzip();
+    tracing::info!(
+        method,
+        route,
+        status = status.as_u16(),
+        duration_ms = start.elapsed().as_secs_f64() * 1000.0,
+        trace_id,
+        span_id,
+        request_id,
+        "request completed"
+    );
     response
+}
+
+/// The trace and span ids of the current span, for log lines written inside a request.
+pub fn current_ids() -> Option<(String, String)> {
+    ids(&Span::current().context())
+}
+
+fn ids(context: &opentelemetry::Context) -> Option<(String, String)> {
+    let span = context.span();
+    let span_context = span.span_context();
+    span_context.is_valid().then(|| (span_context.trace_id().to_string(), span_context.span_id().to_string()))
 }

@@ -97,10 +97,10 @@ async fn traceparent_continues_the_callers_trace_and_names_the_server_span() {
     // The request's JSON log line carries the same ids.
     let line = t.app.log().lines().find(|l| l.contains("request completed")).map(str::to_owned).expect("a request log");
     let line: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(line["span"]["trace_id"], PARENT_TRACE);
-    assert_eq!(line["span"]["span_id"], server.span_id.as_str());
-    assert_eq!(line["span"]["http.route"], "/count");
-    assert_eq!(line["status"], 200);
+    assert_eq!(line["trace_id"], PARENT_TRACE);
+    assert_eq!(line["span_id"], server.span_id.as_str());
+    assert_eq!((&line["method"], &line["route"], &line["status"]), (&"GET".into(), &"/count".into(), &200.into()));
+    assert!(line["duration_ms"].as_f64().is_some_and(|d| d > 0.0));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -117,6 +117,18 @@ async fn sigterm_exports_every_span_served_before_it() {
 
     let spans = collector.exported_spans(50, Duration::from_secs(10)).await;
     assert_eq!(server_spans(&spans).len(), 25, "one server span per request, all flushed at exit");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_log_filters_logs_but_not_traces() {
+    let mut collector = FakeCollectorServer::start().await.unwrap();
+    let t = traced_app(&collector, &[("RUST_LOG", "warn")]).await;
+
+    t.get("/count").await;
+
+    let spans = collector.exported_spans(2, Duration::from_secs(10)).await;
+    assert!(spans.iter().any(|s| s.name == "GET /count") && spans.iter().any(|s| s.name == "INCR"));
+    assert!(!t.app.log().contains("request completed"), "no INFO log lines at RUST_LOG=warn");
 }
 
 #[tokio::test(flavor = "multi_thread")]

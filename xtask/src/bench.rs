@@ -1,18 +1,27 @@
-//! `cargo xtask bench`: throughput and latency of one release replica on a local Redis, measured with `wrk`.
+//! `cargo xtask bench`: throughput and latency of release replicas on a local Redis, measured with `wrk`, always as
+//! comparisons run alternately in one session so machine drift hits every configuration alike.
 //!
-//! Runs `/healthz` (no Redis: the HTTP ceiling of this replica) and `/count` (one INCR per request) alternately,
-//! `--rounds` times each, so machine drift hits both alike, and reports medians and the ratio. After the runs it
-//! checks that the counter moved by exactly the number of successful `/count` responses wrk saw.
+//! - default: `/healthz` (no Redis: the replica's HTTP ceiling) against `/count` (one INCR per request) on one
+//!   replica; afterwards the counter must not be below the successful `/count` responses wrk saw.
+//! - `--telemetry`: `/count` on three replicas that differ only in telemetry: off (`OTEL_SDK_DISABLED=true`), the
+//!   default (every span sampled, exported over OTLP/HTTP to a local sink that accepts and discards), and 10%
+//!   sampling (`parentbased_traceidratio`, 0.1), reported as ratios to "off".
+
+mod wrk;
 
 use std::{path::PathBuf, process::Command};
 
 use crate::{
     app::{App, AppSpec},
     redis::Redis,
+    sink::Sink,
 };
 
 #[derive(Debug, clap::Args)]
 pub struct Options {
+    /// Compare telemetry settings on /count instead of /count against /healthz.
+    #[arg(long)]
+    pub telemetry: bool,
     /// Seconds per wrk run.
     #[arg(long, default_value_t = 10)]
     pub seconds: u32,
@@ -22,27 +31,96 @@ pub struct Options {
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
     pub threads: u32,
-    /// Alternating rounds per endpoint.
+    /// Alternating rounds per configuration.
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
-    /// Tokio worker threads of the replica (TOKIO_WORKER_THREADS); unset: one per core.
+    /// Tokio worker threads of each replica (TOKIO_WORKER_THREADS); unset: one per core.
     #[arg(long)]
     pub workers: Option<u32>,
-}
-
-/// One wrk run, parsed.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    requests: u64,
-    errors: u64,
 }
 
 pub fn run(options: &Options) -> Result<(), String> {
     which("wrk", "apt-get install wrk")?;
     which("redis-server", "apt-get install redis-server")?;
+    let target = build_release()?;
+    let work = target.join("xtask").join("bench");
+    let _ = std::fs::remove_dir_all(&work);
+    let redis = Redis::start(&work.join("redis"))?;
+    let sink = Sink::start()?;
+    let start = |name: &str, env: &[(&str, &str)]| -> Result<App, String> {
+        // Default settings (RUST_LOG=info: one JSON line per request, to a file) unless a row says otherwise.
+        let mut all = Vec::new();
+        if let Some(workers) = options.workers {
+            all.push(("TOKIO_WORKER_THREADS".to_owned(), workers.to_string()));
+        }
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let binary = target.join("release").join("visit-counter");
+        App::start(&AppSpec { binary, redis_port: redis.port(), env: all, log: work.join(format!("{name}.log")) })
+    };
+    let endpoint = format!("http://127.0.0.1:{}", sink.port);
+    let export = [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")];
+    let ratio =
+        [export[0], export[1], ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.1")];
+
+    let mut apps = Vec::new();
+    let cases: Vec<(&str, String)> = if options.telemetry {
+        apps.push(start("off", &[("OTEL_SDK_DISABLED", "true")])?);
+        apps.push(start("default", &export)?);
+        apps.push(start("ratio", &ratio)?);
+        let labels = ["telemetry off", "default: every span sampled", "10% sampled"];
+        labels.iter().zip(&apps).map(|(label, app)| (*label, app.url("/count"))).collect()
+    } else {
+        apps.push(start("replica", &export)?);
+        vec![("/healthz (no Redis)", apps[0].url("/healthz")), ("/count (INCR)", apps[0].url("/count"))]
+    };
+
+    let mut runs: Vec<Vec<wrk::Run>> = vec![Vec::new(); cases.len()];
+    for round in 1..=options.rounds {
+        for (i, (label, url)) in cases.iter().enumerate() {
+            eprint!("\r==> round {round}/{}: {label:<30}", options.rounds);
+            runs[i].push(wrk::run(url, options.threads, options.connections, options.seconds)?);
+        }
+    }
+    eprintln!();
+
+    let workers = options.workers.map_or("one per core".to_owned(), |w| w.to_string());
+    println!(
+        "\nvisit-counter bench: {} wrk threads, {} connections, {} s x {} rounds per row, replica worker threads: {workers}\n",
+        options.threads, options.connections, options.seconds, options.rounds
+    );
+    println!("| configuration | req/s (median) | vs first row | p50 ms | p99 ms | p99 vs first row | errors |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let first = wrk::median(&runs[0]);
+    for ((label, _), case_runs) in cases.iter().zip(&runs) {
+        let m = wrk::median(case_runs);
+        let errors: u64 = case_runs.iter().map(|r| r.errors).sum();
+        println!(
+            "| {label} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {errors} |",
+            m.rps,
+            m.rps / first.rps,
+            m.p50_ms,
+            m.p99_ms,
+            m.p99_ms / first.p99_ms
+        );
+    }
+    if options.telemetry {
+        println!("\nThe OTLP sink received {} export requests.", sink.requests());
+    }
+
+    // Exactness: the counter is never below the /count successes wrk saw. It may be above: wrk stops mid-request,
+    // and a request can be counted without wrk reading its 200.
+    let count_runs = cases.iter().zip(&runs).filter(|((_, url), _)| url.ends_with("/count"));
+    let succeeded: u64 = count_runs.flat_map(|(_, r)| r).map(|r| r.requests - r.errors).sum();
+    let counted = redis.get_i64("visits")?;
+    println!("Counter: {counted}; successful /count responses seen by wrk: {succeeded}.");
+    if counted < succeeded as i64 {
+        return Err(format!("lost counts: counter {counted} < {succeeded} acknowledged"));
+    }
+    drop(apps);
+    Ok(())
+}
+
+fn build_release() -> Result<PathBuf, String> {
     eprintln!("==> building the release binary");
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "--package", "visit-counter"])
@@ -51,127 +129,11 @@ pub fn run(options: &Options) -> Result<(), String> {
     if !status.success() {
         return Err("cargo build --release failed".into());
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
-    let work = target.join("xtask").join("bench");
-    let _ = std::fs::remove_dir_all(&work);
-    let redis = Redis::start(&work.join("redis"))?;
-    let mut env = vec![("RUST_LOG".to_owned(), "warn".to_owned())];
-    if let Some(workers) = options.workers {
-        env.push(("TOKIO_WORKER_THREADS".to_owned(), workers.to_string()));
-    }
-    let spec = AppSpec {
-        binary: target.join("release").join("visit-counter"),
-        redis_port: redis.port(),
-        env,
-        log: work.join("app.log"),
-    };
-    let app = App::start(&spec)?;
-
-    let (mut health, mut count) = (Vec::new(), Vec::new());
-    for round in 1..=options.rounds {
-        for (path, runs) in [("/healthz", &mut health), ("/count", &mut count)] {
-            eprint!("\r==> round {round}/{} {path:<9}", options.rounds);
-            runs.push(wrk(options, &app.url(path))?);
-        }
-    }
-    eprintln!();
-
-    let counted = redis.get_i64("visits")?;
-    let succeeded: u64 = count.iter().map(|r| r.requests - r.errors).sum();
-    let (h, c) = (median(&health), median(&count));
-    println!(
-        "\nvisit-counter bench: 1 replica, {} wrk threads, {} connections, {} s x {} rounds, workers: {}\n",
-        options.threads,
-        options.connections,
-        options.seconds,
-        options.rounds,
-        options.workers.map_or("default".to_owned(), |w| w.to_string())
-    );
-    println!("| endpoint | req/s (median) | p50 ms | p99 ms | non-2xx + socket errors |");
-    println!("|---|---:|---:|---:|---:|");
-    for (name, m, runs) in [("/healthz (no Redis)", h, &health), ("/count (INCR)", c, &count)] {
-        let errors: u64 = runs.iter().map(|r| r.errors).sum();
-        println!("| {name} | {:.0} | {:.2} | {:.2} | {errors} |", m.rps, m.p50_ms, m.p99_ms);
-    }
-    println!("\n/count throughput is {:.0}% of /healthz on this replica.", 100.0 * c.rps / h.rps);
-    println!("Counter: {counted}; successful /count responses seen by wrk: {succeeded}.");
-    // wrk stops mid-request at the end of a run: a request can be counted by Redis without wrk reading its 200.
-    if counted < succeeded as i64 {
-        return Err(format!("lost counts: counter {counted} < {succeeded} acknowledged"));
-    }
-    drop(app);
-    Ok(())
-}
-
-fn wrk(options: &Options, url: &str) -> Result<Run, String> {
-    let out = Command::new("wrk")
-        .args(["--latency", "-t", &options.threads.to_string(), "-c", &options.connections.to_string()])
-        .args(["-d", &format!("{}s", options.seconds), "--timeout", "5s", url])
-        .output()
-        .map_err(|e| format!("wrk: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    parse_wrk(&text).ok_or_else(|| format!("cannot read wrk output:\n{text}{}", String::from_utf8_lossy(&out.stderr)))
-}
-
-fn parse_wrk(text: &str) -> Option<Run> {
-    let field = |prefix: &str| {
-        text.lines().map(str::trim).find_map(|l| l.strip_prefix(prefix)).and_then(|r| r.split_whitespace().next())
-    };
-    let requests = text.lines().find(|l| l.contains(" requests in "))?.split_whitespace().next()?.parse().ok()?;
-    let socket_errors: u64 = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Socket errors:"))
-        .map(|rest| rest.split(',').filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok()).sum())
-        .unwrap_or(0);
-    let non_2xx: u64 = field("Non-2xx or 3xx responses:").and_then(|v| v.parse().ok()).unwrap_or(0);
-    Some(Run {
-        rps: field("Requests/sec:")?.parse().ok()?,
-        p50_ms: millis(field("50%")?)?,
-        p99_ms: millis(field("99%")?)?,
-        requests,
-        errors: non_2xx + socket_errors,
-    })
-}
-
-/// wrk prints durations as `812.00us`, `1.23ms`, `2.01s`.
-fn millis(value: &str) -> Option<f64> {
-    let (number, factor) = if let Some(v) = value.strip_suffix("us") {
-        (v, 0.001)
-    } else if let Some(v) = value.strip_suffix("ms") {
-        (v, 1.0)
-    } else if let Some(v) = value.strip_suffix('s') {
-        (v, 1000.0)
-    } else {
-        (value, 1.0)
-    };
-    number.parse::<f64>().ok().map(|n| n * factor)
-}
-
-fn median(runs: &[Run]) -> Run {
-    let mut sorted = runs.to_vec();
-    sorted.sort_by(|a, b| a.rps.total_cmp(&b.rps));
-    sorted[sorted.len() / 2]
+    Ok(crate::target_dir())
 }
 
 fn which(program: &str, install: &str) -> Result<(), String> {
     let found =
         Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success());
     if found { Ok(()) } else { Err(format!("{program} is not installed ({install})")) }
-}
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn reads_wrk_output() {
-        let text = "Running 1s test @ http://127.0.0.1:1/count\n  Latency Distribution\n     50%  812.00us\n     75%    1.01ms\n     90%    1.50ms\n     99%    3.20ms\n  20000 requests in 1.00s, 2.00MB read\n  Socket errors: connect 0, read 2, write 0, timeout 1\n  Non-2xx or 3xx responses: 5\nRequests/sec:  19990.12\n";
-        let run = super::parse_wrk(text).unwrap();
-        assert_eq!(run.requests, 20000);
-        assert_eq!(run.errors, 8);
-        assert!((run.p50_ms - 0.812).abs() < 1e-9 && (run.p99_ms - 3.2).abs() < 1e-9);
-        assert!((run.rps - 19990.12).abs() < 1e-6);
-    }
 }
