@@ -47,9 +47,10 @@ impl Telemetry {
                 .boxed(),
             LogFormat::Text => fmt::layer().with_writer(stdout).boxed(),
         };
-        // RUST_LOG filters the log lines only: traces keep every request span whatever the log level.
-        let spans =
-            tracing.as_ref().map(|t| t.layer().with_filter(Targets::new().with_target("visit_counter", Level::INFO)));
+        // RUST_LOG filters the log lines only: traces keep every request span whatever the log level. The spans layer
+        // needs no filter of its own (a per-layer filter costs bookkeeping on every span enter and exit): only this
+        // crate opens spans, and `exporter_internals` keeps everything else quiet.
+        let spans = tracing.as_ref().map(otel::Tracing::layer);
         // Log lines are events only and carry their own ids (see `http::observe`): spans are not formatted for logs.
         let logs = logs.with_filter(filter.and(filter_fn(|meta| meta.is_event())));
         tracing_subscriber::registry().with(exporter_internals()).with(logs).with(spans).init();
