@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # usage: scripts/test.sh
-# Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli) if they
-# are missing, then `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
+# Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli, nginx,
+# envsubst, openssl, curl) if they are missing, then `cargo fmt --check`, `cargo clippy -D warnings` and every test of
+# the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v nginx >/dev/null || missing+=(nginx)
+command -v envsubst >/dev/null || missing+=(gettext-base)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
 if ((${#missing[@]})); then
     echo "==> installing ${missing[*]}"
     sudo=""

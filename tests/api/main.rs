@@ -7,3 +7,5 @@ mod counting;
 mod drain;
 mod helpers;
 mod resilience;
+mod stack;
+mod stack_failover;

@@ -4,7 +4,7 @@
 //! `--rounds` times each, so machine drift hits both alike, and reports medians and the ratio. After the runs it
 //! checks that the counter moved by exactly the number of successful `/count` responses wrk saw.
 
-use std::{path::PathBuf, process::Command};
+use std::process::Command;
 
 use crate::{
     app::{App, AppSpec},
@@ -41,8 +41,8 @@ struct Run {
 }
 
 pub fn run(options: &Options) -> Result<(), String> {
-    which("wrk", "apt-get install wrk")?;
-    which("redis-server", "apt-get install redis-server")?;
+    crate::paths::require("wrk", "apt-get install wrk")?;
+    crate::paths::require("redis-server", "apt-get install redis-server")?;
     eprintln!("==> building the release binary");
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "--package", "visit-counter"])
@@ -51,7 +51,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     if !status.success() {
         return Err("cargo build --release failed".into());
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
+    let target = crate::paths::target_dir();
     let work = target.join("xtask").join("bench");
     let _ = std::fs::remove_dir_all(&work);
     let redis = Redis::start(&work.join("redis"))?;
@@ -151,16 +151,6 @@ fn median(runs: &[Run]) -> Run {
     let mut sorted = runs.to_vec();
     sorted.sort_by(|a, b| a.rps.total_cmp(&b.rps));
     sorted[sorted.len() / 2]
-}
-
-fn which(program: &str, install: &str) -> Result<(), String> {
-    let found =
-        Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success());
-    if found { Ok(()) } else { Err(format!("{program} is not installed ({install})")) }
-}
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -9,9 +9,17 @@
 //! - [`redis`]: a `redis-server` with AOF in a directory of its own, restartable on the same data.
 //! - [`app`]: a `visit-counter` replica pointed at that Redis.
 //! - [`wait`]: polling with a deadline (never sleeping as synchronisation) and free-port discovery.
+//! - [`init`]: first-start credentials and certificate, by the scripts compose's `init` service runs.
+//! - [`nginx`]: NGINX rendered from the shipped templates; [`stack`]: Redis + replicas + NGINX (the native twin).
+//! - [`http`]: a tiny blocking GET for probes; [`paths`]: the workspace and target directories.
 
 pub mod app;
 pub mod bench;
+pub mod http;
+pub mod init;
+pub mod nginx;
+pub mod paths;
 pub mod process;
 pub mod redis;
+pub mod stack;
 pub mod wait;
