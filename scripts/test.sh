@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # usage: scripts/test.sh
 # Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli, nginx,
-# envsubst, openssl, curl) if they are missing, then `cargo fmt --check`, `cargo clippy -D warnings` and every test of
-# the workspace.
+# envsubst, openssl, curl) if they are missing, then the static checks of the Docker files (scripts/static-checks.sh),
+# `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,7 @@ for component in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
 
+scripts/static-checks.sh
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy -D warnings"

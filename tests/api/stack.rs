@@ -6,7 +6,10 @@ use std::{collections::HashMap, process::Command};
 use futures::{StreamExt, future::join_all, stream};
 use reqwest::{StatusCode, header};
 use tempfile::TempDir;
-use xtask::stack::{Stack, StackSpec};
+use xtask::{
+    redis::{Acl, Redis},
+    stack::{Stack, StackSpec},
+};
 
 use crate::helpers::{BINARY, client};
 
@@ -132,4 +135,24 @@ fn tls_serves_tls_1_2_and_1_3_only_with_the_generated_certificate() {
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
     assert!(String::from_utf8_lossy(&verified.stdout).contains("/count"), "the welcome line over TLS");
     assert!(!old.status.success(), "TLS 1.1 must be refused");
+}
+
+#[test]
+fn the_apps_redis_user_may_count_and_nothing_else() {
+    let t = spawn_stack(1);
+    let dir = t.stack.dir.join("credentials");
+    let password = std::fs::read_to_string(dir.join("web").join("web.password")).unwrap().trim().to_owned();
+    let acl = Acl { file: dir.join("redis").join("users.acl"), user: "visit-counter".into(), password };
+    let as_app = Redis::attach(t.stack.redis.port(), &dir, Some(acl));
+    let anonymous = Redis::attach(t.stack.redis.port(), &dir, None);
+
+    assert_eq!(as_app.cli(&["INCR", "visits"]).unwrap(), "1");
+    assert_eq!(as_app.cli(&["PING"]).unwrap(), "PONG");
+    for denied in [&["GET", "visits"][..], &["FLUSHALL"], &["CONFIG", "GET", "dir"], &["INCR", "other"], &["KEYS", "*"]]
+    {
+        let reply = as_app.cli(denied).expect_err("denied");
+        assert!(reply.contains("NOPERM"), "{denied:?}: {reply}");
+    }
+    assert!(anonymous.cli(&["PING"]).unwrap_err().contains("NOAUTH"), "no access without credentials");
+    assert_eq!(t.stack.counter().unwrap(), 1, "the denied commands changed nothing");
 }
