@@ -15,7 +15,7 @@ pub fn compose() -> Value {
 }
 
 pub fn root() -> std::path::PathBuf {
-    env!("CARGO_MANIFEST_DIR").into()
+    xtask::paths::workspace_root()
 }
 
 /// `.env` as key -> value (compose interpolates `${VAR}` from it).
@@ -123,4 +123,19 @@ fn only_web_reaches_redis_and_nginx_reaches_only_web() {
     assert!(strings(&redis["volumes"]).contains(&"redis-data:/data".into()), "data on the named volume");
     assert!(compose["services"]["web"]["ports"].is_null(), "replicas are reached through NGINX only");
     assert_eq!(strings(&compose["services"]["nginx"]["ports"]), ["5002:5002", "5443:5443"], "no status port");
+}
+
+#[test]
+fn every_variable_compose_and_the_dockerfile_use_is_pinned_once_in_dotenv() {
+    let env = dotenv();
+    let compose = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    for reference in compose.split("${").skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)) {
+        assert!(env.contains_key(reference), "${{{reference}}} is not set in .env");
+    }
+    // The Dockerfile's ARG defaults (used by a plain `docker build`) must not drift from .env (used by compose).
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    for (name, default) in dockerfile.lines().filter_map(|l| l.strip_prefix("ARG ")?.split_once('=')) {
+        assert_eq!(env.get(name).map(String::as_str), Some(default), "ARG {name} differs from .env");
+    }
+    assert!(env.values().all(|v| !v.ends_with(":latest")), "no :latest in .env");
 }
