@@ -11,7 +11,7 @@ use xtask::{
     stack::{Stack, StackSpec},
 };
 
-use crate::helpers::{BINARY, client};
+use crate::helpers::{BINARY, client, heavy_load};
 
 pub struct TestStack {
     pub stack: Stack,
@@ -69,6 +69,7 @@ async fn three_hundred_requests_are_spread_over_three_replicas() {
 async fn a_thousand_concurrent_counts_through_nginx_move_the_counter_by_exactly_1000() {
     // 1000 at once queue for 3 x 16 pooled connections (debug build, two cores shared with the other tests): give
     // the Redis budget room so exactness is what is tested here, not load shedding (503s, tested elsewhere).
+    let _heavy = heavy_load().await;
     let t = spawn_stack_with(3, &[("REDIS_TIMEOUT_MS", "1500")]);
 
     let statuses = join_all((0..1000).map(|_| t.count())).await;

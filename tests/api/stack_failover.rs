@@ -13,13 +13,14 @@ use futures::{StreamExt, stream};
 use nix::sys::signal::Signal;
 use reqwest::StatusCode;
 
-use crate::stack::spawn_stack;
+use crate::{helpers::heavy_load, stack::spawn_stack};
 
 const SENT: usize = 1200;
 const CONCURRENCY: usize = 16;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replica_killed_under_load_fails_over_and_nothing_counts_twice() {
+    let _heavy = heavy_load().await;
     let t = Arc::new(spawn_stack(3));
     let succeeded = Arc::new(AtomicUsize::new(0));
     let statuses = Arc::new(Mutex::new(Vec::with_capacity(SENT)));
