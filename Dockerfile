@@ -22,8 +22,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 FROM gcr.io/distroless/cc-debian12:nonroot AS web
 LABEL org.opencontainers.image.title="visit-counter" \
       org.opencontainers.image.description="A visit counter on axum and Redis, instrumented end to end" \
-      org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.source="https://github.com/visit-counter/visit-counter"
+      org.opencontainers.image.licenses="MIT"
 COPY --from=build /usr/local/bin/visit-counter /usr/local/bin/visit-counter
 USER 65532:65532
 ENV PORT=8080 METRICS_PORT=9000

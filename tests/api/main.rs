@@ -10,4 +10,5 @@ mod helpers;
 mod nginx_config;
 mod resilience;
 mod stack;
+mod stack_cli;
 mod stack_failover;

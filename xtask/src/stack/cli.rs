@@ -97,7 +97,8 @@ fn up(dir: PathBuf, options: &UpOptions) -> Result<(), String> {
     stack.detach()
 }
 
-fn down(dir: &std::path::Path, wipe: bool) -> Result<(), String> {
+/// Stop the detached stack whose state is in `dir`; with `wipe`, delete that state too.
+pub fn down(dir: &std::path::Path, wipe: bool) -> Result<(), String> {
     let entries = pids::read(dir)?;
     // NGINX first (no new requests), then the replicas (they drain), then Redis (SIGTERM writes the AOF).
     for role in ["nginx", "web", "redis"] {
@@ -115,7 +116,8 @@ fn down(dir: &std::path::Path, wipe: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn status(dir: &std::path::Path, as_json: bool) -> Result<(), String> {
+/// Print the state of the detached stack in `dir`; `Err` unless every process is up and ready.
+pub fn status(dir: &std::path::Path, as_json: bool) -> Result<(), String> {
     let entries = pids::read(dir)?;
     let rows: Vec<Value> = entries.iter().map(|e| probe(dir, e)).collect();
     let healthy = !rows.is_empty() && rows.iter().all(|r| r["healthy"] == true);
