@@ -1,5 +1,5 @@
-//! A replica dies under load (SIGKILL): NGINX fails over to the others, and no visit is counted twice although
-//! NGINX could have retried it.
+//! A replica stops under load — crashes (SIGKILL) or is stopped as `docker compose` scales down (SIGTERM, drain):
+//! NGINX fails over to the others, and no visit is counted twice although NGINX could have retried it.
 
 use std::{
     sync::{
@@ -20,6 +20,15 @@ const CONCURRENCY: usize = 16;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replica_killed_under_load_fails_over_and_nothing_counts_twice() {
+    replica_stopped_under_load(Signal::SIGKILL).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_stopped_gracefully_under_load_fails_over_and_nothing_counts_twice() {
+    replica_stopped_under_load(Signal::SIGTERM).await;
+}
+
+async fn replica_stopped_under_load(signal: Signal) {
     let _heavy = heavy_load().await;
     let t = Arc::new(spawn_stack(3));
     let succeeded = Arc::new(AtomicUsize::new(0));
@@ -45,14 +54,14 @@ async fn a_replica_killed_under_load_fails_over_and_nothing_counts_twice() {
         assert!(tokio::time::Instant::now() < deadline, "the load got going");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    t.stack.replicas[0].signal(Signal::SIGKILL).unwrap();
+    t.stack.replicas[0].signal(signal).unwrap();
     tokio::time::timeout(Duration::from_secs(60), load).await.expect("no hang").unwrap();
 
     let statuses = statuses.lock().unwrap().clone();
     let failed: Vec<_> = statuses.iter().filter(|s| **s != StatusCode::OK).collect();
     let ok = statuses.len() - failed.len();
-    eprintln!("sent {SENT}, succeeded {ok}, failed {} ({failed:?})", failed.len());
-    assert!(failed.iter().all(|s| **s == StatusCode::BAD_GATEWAY), "only 502s, for requests caught by the kill");
+    eprintln!("{signal}: sent {SENT}, succeeded {ok}, failed {} ({failed:?})", failed.len());
+    assert!(failed.iter().all(|s| **s == StatusCode::BAD_GATEWAY), "only 502s, for requests caught by the stop");
     assert!(failed.len() <= CONCURRENCY, "failover after at most one batch in flight: {} failed", failed.len());
     assert!(statuses[statuses.len() - 300..].iter().all(|s| *s == StatusCode::OK), "the others keep serving");
     let log = t.stack.nginx.log();
