@@ -73,15 +73,17 @@ fn parse(line: &str) -> Result<Entry, String> {
     Ok(Entry { role, pid, ports: ports? })
 }
 
-/// Stop `entry` with SIGTERM (graceful for all three programs), SIGKILL after `deadline`.
+/// Stop `entry` gracefully — SIGQUIT for NGINX (finish open requests, as the image's STOPSIGNAL), SIGTERM for the
+/// replicas (drain) and Redis (AOF flushed) — and with SIGKILL after `deadline`.
 pub fn terminate(entry: &Entry, deadline: Duration) -> Result<(), String> {
     if !entry.alive() {
         return Ok(());
     }
     let pid = Pid::from_raw(entry.pid as i32);
-    nix::sys::signal::kill(pid, Signal::SIGTERM).map_err(|e| format!("cannot signal {}: {e}", entry.pid))?;
+    let graceful = if entry.role == "nginx" { Signal::SIGQUIT } else { Signal::SIGTERM };
+    nix::sys::signal::kill(pid, graceful).map_err(|e| format!("cannot signal {}: {e}", entry.pid))?;
     if wait::until(&format!("{} ({}) to exit", entry.role, entry.pid), deadline, || !entry.alive()).is_err() {
-        eprintln!("{} ({}) ignored SIGTERM; sending SIGKILL", entry.role, entry.pid);
+        eprintln!("{} ({}) ignored {graceful}; sending SIGKILL", entry.role, entry.pid);
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
         wait::until("the process to die", Duration::from_secs(5), || !entry.alive())?;
     }
