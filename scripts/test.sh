@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # usage: scripts/test.sh
-# Runs every check on a fresh machine: installs the real programs the tests start or call (redis-server, redis-cli,
-# promtool) if they are missing, then `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
+# Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli, nginx,
+# envsubst, openssl, curl, promtool) if they are missing, then the static checks of the Docker files (scripts/static-checks.sh),
+# `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,10 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v nginx >/dev/null || missing+=(nginx)
+command -v envsubst >/dev/null || missing+=(gettext-base)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v curl >/dev/null || missing+=(curl)
 if ((${#missing[@]})); then
     echo "==> installing ${missing[*]}"
     sudo=""
@@ -20,6 +25,7 @@ for component in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
 
+scripts/static-checks.sh
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy -D warnings"

@@ -5,10 +5,11 @@ use std::collections::HashSet;
 use futures::future::join_all;
 use reqwest::StatusCode;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{heavy_load, spawn_app};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn five_hundred_concurrent_counts_move_the_counter_by_exactly_500() {
+    let _heavy = heavy_load().await;
     let t = spawn_app().await;
     t.redis.cli(&["SET", "visits", "1000"]).unwrap();
 

@@ -68,3 +68,11 @@ impl TestApp {
         self.redis.get_i64("visits").expect("GET visits")
     }
 }
+
+/// Tests that load the machine (hundreds of concurrent requests) take this lock, so they never run at the same time:
+/// on two cores, two of them together starve the replicas past their Redis budget and turn exactness tests into
+/// load-shedding tests.
+pub async fn heavy_load() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
+}

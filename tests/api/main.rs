@@ -1,11 +1,16 @@
 //! Black-box tests: the real `visit-counter` binary against a real `redis-server`, both started per test by the
 //! process harness that `cargo xtask` uses too.
 
+mod compose_policy;
 mod config;
 mod contract;
 mod counting;
 mod drain;
 mod helpers;
+mod nginx_config;
 mod otlp;
 mod resilience;
+mod stack;
+mod stack_cli;
+mod stack_failover;
 mod telemetry;

@@ -78,6 +78,11 @@ impl App {
         self.process.signal(signal).map_err(|e| e.to_string())
     }
 
+    /// Leave the replica running when this handle is dropped.
+    pub fn detach(&mut self) {
+        self.process.detach();
+    }
+
     pub fn wait_exit(&mut self, deadline: Duration) -> Result<ExitStatus, String> {
         self.process.wait_exit(deadline)
     }

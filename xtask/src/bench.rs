@@ -40,8 +40,8 @@ pub struct Options {
 }
 
 pub fn run(options: &Options) -> Result<(), String> {
-    which("wrk", "apt-get install wrk")?;
-    which("redis-server", "apt-get install redis-server")?;
+    crate::paths::require("wrk", "apt-get install wrk")?;
+    crate::paths::require("redis-server", "apt-get install redis-server")?;
     let target = build_release()?;
     let work = target.join("xtask").join("bench");
     let _ = std::fs::remove_dir_all(&work);
@@ -129,11 +129,5 @@ fn build_release() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("cargo build --release failed".into());
     }
-    Ok(crate::target_dir())
-}
-
-fn which(program: &str, install: &str) -> Result<(), String> {
-    let found =
-        Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success());
-    if found { Ok(()) } else { Err(format!("{program} is not installed ({install})")) }
+    Ok(crate::paths::target_dir())
 }

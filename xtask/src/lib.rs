@@ -10,22 +10,18 @@
 //! - [`app`]: a `visit-counter` replica pointed at that Redis.
 //! - [`bench`]: `cargo xtask bench`; [`sink`]: an OTLP/HTTP sink it exports to.
 //! - [`wait`]: polling with a deadline (never sleeping as synchronisation) and free-port discovery.
+//! - [`init`]: first-start credentials and certificate, by the scripts compose's `init` service runs.
+//! - [`nginx`]: NGINX rendered from the shipped templates; [`stack`]: Redis + replicas + NGINX (the native twin).
+//! - [`http`]: a tiny blocking GET for probes; [`paths`]: the workspace and target directories.
 
 pub mod app;
 pub mod bench;
+pub mod http;
+pub mod init;
+pub mod nginx;
+pub mod paths;
 pub mod process;
 pub mod redis;
 pub mod sink;
+pub mod stack;
 pub mod wait;
-
-use std::path::PathBuf;
-
-/// Cargo's target directory (`CARGO_TARGET_DIR`, or `target/` in the workspace): where xtask keeps its state.
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
-}
-
-/// The workspace's root directory.
-pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
-}

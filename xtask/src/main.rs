@@ -13,12 +13,16 @@ struct Cli {
 enum Command {
     /// Measure /count (and /healthz, for the ceiling) on one release replica and a local Redis with wrk.
     Bench(xtask::bench::Options),
+    /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see README).
+    #[command(subcommand)]
+    Stack(xtask::stack::cli::StackCommand),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(options) => xtask::bench::run(&options),
+        Command::Stack(command) => xtask::stack::cli::run(&command),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");

@@ -15,6 +15,8 @@ pub struct Process {
     child: Child,
     log: PathBuf,
     status: Option<ExitStatus>,
+    /// Left running on drop: `cargo xtask stack up` hands its processes over to pid files.
+    detached: bool,
 }
 
 impl Process {
@@ -26,11 +28,20 @@ impl Process {
             command.stdin(Stdio::null()).stdout(out).stderr(err).spawn().map_err(|e| {
                 io::Error::new(e.kind(), format!("cannot start {name} ({:?}): {e}", command.get_program()))
             })?;
-        Ok(Self { name: name.to_owned(), child, log: log.to_owned(), status: None })
+        Ok(Self { name: name.to_owned(), child, log: log.to_owned(), status: None, detached: false })
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Keep the process running after this handle is dropped (it is then stopped by pid, by `stack down`).
+    pub fn detach(&mut self) {
+        self.detached = true;
+    }
+
+    pub fn is_detached(&self) -> bool {
+        self.detached
     }
 
     pub fn name(&self) -> &str {
@@ -77,7 +88,7 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        if self.try_status().is_none() {
+        if !self.detached && self.try_status().is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }

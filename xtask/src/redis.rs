@@ -17,14 +17,23 @@ const START_DEADLINE: Duration = Duration::from_secs(10);
 pub struct Redis {
     port: u16,
     dir: PathBuf,
+    acl: Option<Acl>,
     process: Option<Process>,
+}
+
+/// Redis started with `--aclfile`: the file, and the full-access user that [`Redis::cli`] authenticates as.
+#[derive(Clone)]
+pub struct Acl {
+    pub file: PathBuf,
+    pub user: String,
+    pub password: String,
 }
 
 impl Redis {
     /// Start a Redis keeping its data and log in `dir` (created if missing), on a free port.
     pub fn start(dir: &Path) -> Result<Self, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let mut redis = Self { port: wait::free_port(), dir: dir.to_owned(), process: None };
+        let mut redis = Self::stopped(dir)?;
         redis.restart()?;
         Ok(redis)
     }
@@ -32,7 +41,25 @@ impl Redis {
     /// A Redis that is not running yet: it gets a port now and starts on [`Redis::restart`].
     pub fn stopped(dir: &Path) -> Result<Self, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        Ok(Self { port: wait::free_port(), dir: dir.to_owned(), process: None })
+        Ok(Self { port: wait::free_port(), dir: dir.to_owned(), acl: None, process: None })
+    }
+
+    /// Start with the users of `acl.file` (the `default` user may be off): `cli` then logs in as `acl.user`.
+    pub fn with_acl(mut self, acl: Acl) -> Self {
+        self.acl = Some(acl);
+        self
+    }
+
+    /// A handle on a Redis started elsewhere (by `stack up`), for [`Redis::cli`] only.
+    pub fn attach(port: u16, dir: &Path, acl: Option<Acl>) -> Self {
+        Self { port, dir: dir.to_owned(), acl, process: None }
+    }
+
+    /// Leave the server running when this handle is dropped.
+    pub fn detach(&mut self) {
+        if let Some(p) = self.process.as_mut() {
+            p.detach();
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -59,6 +86,9 @@ impl Redis {
             "--loglevel",
             "notice",
         ]);
+        if let Some(acl) = &self.acl {
+            command.arg("--aclfile").arg(&acl.file);
+        }
         let process =
             Process::spawn("redis-server", command, &self.dir.join("redis.log")).map_err(|e| e.to_string())?;
         self.process = Some(process);
@@ -74,13 +104,16 @@ impl Redis {
 
     /// Run one command through `redis-cli` and return its raw reply.
     pub fn cli(&self, args: &[&str]) -> Result<String, String> {
-        let out = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .map_err(|e| format!("cannot run redis-cli: {e}"))?;
+        let mut command = Command::new("redis-cli");
+        command.args(["-h", "127.0.0.1", "-p", &self.port.to_string()]);
+        if let Some(acl) = &self.acl {
+            // The password goes through the environment, not the command line that `ps` shows.
+            command.args(["--no-auth-warning", "--user", &acl.user]).env("REDISCLI_AUTH", &acl.password);
+        }
+        let out = command.args(args).output().map_err(|e| format!("cannot run redis-cli: {e}"))?;
         let reply = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        if !out.status.success() || reply.starts_with("ERR") || reply.starts_with("LOADING") {
+        let refused = ["ERR", "LOADING", "NOAUTH", "NOPERM", "WRONGPASS"].iter().any(|p| reply.starts_with(p));
+        if !out.status.success() || refused {
             return Err(format!("redis-cli {args:?}: {reply}{}", String::from_utf8_lossy(&out.stderr)));
         }
         Ok(reply)

@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1.7
+# Images of the stack built from this repository (targets): `web` (the visit-counter replicas), `init` (one-shot:
+# Redis ACL credentials and NGINX's certificate at first start), `otel-collector` and `jaeger` (the upstream images
+# plus a static busybox wget, because they ship no shell or HTTP client for a HEALTHCHECK). Versions come from .env.
+ARG RUST_VERSION=1.91
+ARG DEBIAN_VERSION=bookworm
+ARG BUSYBOX_VERSION=1.37.0-musl
+ARG OTELCOL_VERSION=0.120.0
+ARG JAEGER_VERSION=2.3.0
+
+# ---- build: BuildKit cache mounts keep the registry and target/ between builds, so a change to src/ recompiles
+# only the visit-counter crate, not its ~170 dependencies.
+FROM rust:${RUST_VERSION}-slim-${DEBIAN_VERSION} AS build
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,target=/src/target,sharing=locked \
+    cargo build --release --locked --package visit-counter \
+    && cp target/release/visit-counter /usr/local/bin/visit-counter
+
+# ---- web: glibc + libgcc only (distroless cc), no shell, runs as uid 65532.
+FROM gcr.io/distroless/cc-debian12:nonroot AS web
+LABEL org.opencontainers.image.title="visit-counter" \
+      org.opencontainers.image.description="A visit counter on axum and Redis, instrumented end to end" \
+      org.opencontainers.image.licenses="MIT"
+COPY --from=build /usr/local/bin/visit-counter /usr/local/bin/visit-counter
+USER 65532:65532
+ENV PORT=8080 METRICS_PORT=9000
+EXPOSE 8080 9000
+# No shell or curl here: the binary probes its own /readyz (exit 0 ready, 1 not).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/visit-counter", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/visit-counter"]
+
+# ---- init: the very scripts the native twin runs (deploy/init/), with openssl. Output directories belong to uid
+# 10001 so that fresh named volumes mounted there inherit that owner; services that read them join group 10001.
+FROM debian:${DEBIAN_VERSION}-slim AS init
+LABEL org.opencontainers.image.title="visit-counter-init" \
+      org.opencontainers.image.description="One-shot: generates Redis ACL credentials and a TLS certificate" \
+      org.opencontainers.image.licenses="MIT"
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends openssl=3.0.* \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 10001 init && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin init \
+    && mkdir -p /init/redis /init/web /init/tls && chown 10001:10001 /init/redis /init/web /init/tls \
+    && chmod 0750 /init/redis /init/web /init/tls
+COPY deploy/init/credentials.sh deploy/init/tls.sh /usr/local/bin/
+USER 10001:10001
+HEALTHCHECK NONE
+CMD ["bash", "-c", "credentials.sh /init/redis /init/web && tls.sh /init/tls"]
+
+# ---- busybox: a static wget for the health checks of images that have no HTTP client.
+FROM busybox:${BUSYBOX_VERSION} AS busybox
+
+FROM otel/opentelemetry-collector-contrib:${OTELCOL_VERSION} AS otel-collector
+COPY --from=busybox /bin/wget /usr/local/bin/wget
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:13133/"]
+
+FROM jaegertracing/jaeger:${JAEGER_VERSION} AS jaeger
+COPY --from=busybox /bin/wget /usr/local/bin/wget
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:16686/"]

@@ -1,0 +1,141 @@
+//! docker-compose.yml follows the rules every service must keep (a new service that misses one fails here): a real
+//! healthcheck, a restart policy, cpu/memory/pids limits, rotated logs, read-only root, no capabilities,
+//! no-new-privileges, a non-root user, healthy-conditioned dependencies and pinned images; plus the network split.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_yaml::Value;
+
+/// The compose file with `<<` merge keys applied, as compose reads it.
+pub fn compose() -> Value {
+    let text = std::fs::read_to_string(root().join("docker-compose.yml")).expect("docker-compose.yml");
+    let mut value: Value = serde_yaml::from_str(&text).expect("valid YAML");
+    value.apply_merge().expect("merge keys");
+    value
+}
+
+pub fn root() -> std::path::PathBuf {
+    xtask::paths::workspace_root()
+}
+
+/// `.env` as key -> value (compose interpolates `${VAR}` from it).
+fn dotenv() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(root().join(".env")).expect(".env");
+    let pairs = text.lines().filter(|l| !l.trim_start().starts_with('#')).filter_map(|l| l.split_once('='));
+    pairs.map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value.as_sequence().map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+/// Every rule `service` breaks (empty: none).
+pub fn violations(name: &str, service: &Value, all: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut require = |ok: bool, rule: &str| {
+        if !ok {
+            out.push(format!("{name}: {rule}"));
+        }
+    };
+    let one_shot = service["restart"].as_str() == Some("no");
+    let awaited = all["services"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .any(|(_, s)| s["depends_on"][name]["condition"].as_str() == Some("service_completed_successfully"));
+    require(service["restart"].as_str().is_some(), "a restart policy");
+    require(!one_shot || awaited, "a one-shot (restart: no) that others await with service_completed_successfully");
+    let test = strings(&service["healthcheck"]["test"]);
+    let real_check = matches!(test.first().map(String::as_str), Some("CMD" | "CMD-SHELL")) && test.len() > 1;
+    require(real_check || one_shot, "a healthcheck that runs a command");
+    let limits = &service["deploy"]["resources"]["limits"];
+    require(["cpus", "memory", "pids"].iter().all(|k| !limits[*k].is_null()), "cpus, memory and pids limits");
+    let logging = &service["logging"]["options"];
+    require(!logging["max-size"].is_null() && !logging["max-file"].is_null(), "log rotation");
+    require(service["read_only"].as_bool() == Some(true), "read_only: true");
+    require(strings(&service["cap_drop"]) == ["ALL"], "cap_drop: [ALL]");
+    require(strings(&service["security_opt"]).contains(&"no-new-privileges:true".into()), "no-new-privileges");
+    let user = service["user"].as_str().unwrap_or("root");
+    require(!matches!(user.split(':').next(), Some("0" | "root" | "")), "a non-root user");
+    for (_, dependency) in service["depends_on"].as_mapping().into_iter().flatten() {
+        let condition = dependency["condition"].as_str().unwrap_or("service_started");
+        require(condition != "service_started", "depends_on with a health or completion condition");
+    }
+    if let Some(image) = service["image"].as_str().filter(|_| service["build"].is_null()) {
+        let key = image.trim_start_matches("${").trim_end_matches('}');
+        let pinned = dotenv().get(key).is_some_and(|i| i.contains(':') && !i.ends_with(":latest"));
+        require(pinned, "an image pinned by tag in .env");
+    }
+    out
+}
+
+fn services(compose: &Value) -> Vec<(String, Value)> {
+    let services = compose["services"].as_mapping().expect("services");
+    services.iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), v.clone())).collect()
+}
+
+#[test]
+fn every_service_keeps_the_rules() {
+    let compose = compose();
+    let broken: Vec<String> = services(&compose).iter().flat_map(|(n, s)| violations(n, s, &compose)).collect();
+    assert!(broken.is_empty(), "{broken:#?}");
+    let names: BTreeSet<String> = services(&compose).into_iter().map(|(n, _)| n).collect();
+    for expected in ["web", "nginx", "redis", "otel-collector", "jaeger", "prometheus", "grafana"] {
+        assert!(names.contains(expected), "service {expected}");
+    }
+}
+
+#[test]
+fn a_service_without_healthcheck_or_limits_is_caught() {
+    let compose = compose();
+    let mut careless = compose["services"]["redis"].clone();
+    careless.as_mapping_mut().unwrap().remove("healthcheck");
+    careless.as_mapping_mut().unwrap().remove("deploy");
+    let found = violations("careless", &careless, &compose);
+    assert!(found.iter().any(|v| v.contains("healthcheck")) && found.iter().any(|v| v.contains("limits")), "{found:?}");
+}
+
+/// Which services are on each network.
+fn members(compose: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, service) in services(compose) {
+        for network in strings(&service["networks"]) {
+            members.entry(network).or_default().insert(name.clone());
+        }
+    }
+    members
+}
+
+#[test]
+fn only_web_reaches_redis_and_nginx_reaches_only_web() {
+    let compose = compose();
+    for (network, members) in members(&compose) {
+        if members.contains("redis") {
+            assert_eq!(members, BTreeSet::from(["redis".into(), "web".into()]), "network {network}");
+        }
+        if members.contains("nginx") {
+            assert!(members.iter().all(|m| m == "nginx" || m == "web"), "network {network}: {members:?}");
+        }
+    }
+    let redis = &compose["services"]["redis"];
+    assert!(redis["ports"].is_null(), "redis is never published");
+    assert!(strings(&redis["command"]).windows(2).any(|w| w == ["--appendonly", "yes"]), "AOF on");
+    assert!(strings(&redis["volumes"]).contains(&"redis-data:/data".into()), "data on the named volume");
+    assert!(compose["services"]["web"]["ports"].is_null(), "replicas are reached through NGINX only");
+    assert_eq!(strings(&compose["services"]["nginx"]["ports"]), ["5002:5002", "5443:5443"], "no status port");
+}
+
+#[test]
+fn every_variable_compose_and_the_dockerfile_use_is_pinned_once_in_dotenv() {
+    let env = dotenv();
+    let compose = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
+    for reference in compose.split("${").skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)) {
+        assert!(env.contains_key(reference), "${{{reference}}} is not set in .env");
+    }
+    // The Dockerfile's ARG defaults (used by a plain `docker build`) must not drift from .env (used by compose).
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    for (name, default) in dockerfile.lines().filter_map(|l| l.strip_prefix("ARG ")?.split_once('=')) {
+        assert_eq!(env.get(name).map(String::as_str), Some(default), "ARG {name} differs from .env");
+    }
+    assert!(env.values().all(|v| !v.ends_with(":latest")), "no :latest in .env");
+}

@@ -1,0 +1,53 @@
+//! `stack up` / `stack down` as a user runs them: the stack detaches into a pid file, `down` stops every process by
+//! pid and keeps the data (the counter continues on the next start), `down --wipe` removes it.
+
+use reqwest::StatusCode;
+use xtask::stack::{
+    Stack, StackSpec,
+    cli::{down, status},
+    pids,
+};
+
+use crate::helpers::{BINARY, client};
+
+/// Stops a detached stack even when an assertion fails first.
+struct Detached<'a>(&'a std::path::Path);
+
+impl Drop for Detached<'_> {
+    fn drop(&mut self) {
+        let _ = down(self.0, false);
+    }
+}
+
+async fn up_count_and_detach(spec: &StackSpec, times: usize) {
+    let stack = Stack::start(spec).expect("stack starts");
+    for _ in 0..times {
+        assert_eq!(client().get(stack.nginx.url("/count")).send().await.unwrap().status(), StatusCode::OK);
+    }
+    stack.detach().expect("pid file written");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn down_stops_every_process_by_pid_and_keeps_the_data_until_wiped() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("stack");
+    let _guard = Detached(&state);
+    let spec = StackSpec::on_free_ports(state.clone(), BINARY.into(), 2);
+
+    up_count_and_detach(&spec, 3).await;
+    let entries = pids::read(&state).unwrap();
+    assert_eq!(entries.iter().map(|e| e.role.as_str()).collect::<Vec<_>>(), ["redis", "web", "web", "nginx"]);
+    assert!(entries.iter().all(pids::Entry::alive), "detached processes outlive their handles");
+    status(&state, true).expect("status: all ready");
+
+    down(&state, false).unwrap();
+    assert!(entries.iter().all(|e| !e.alive()), "down stopped them all");
+    assert!(status(&state, false).is_err(), "status reports the stack down");
+
+    let again = Stack::start(&StackSpec::on_free_ports(state.clone(), BINARY.into(), 1)).unwrap();
+    let body = client().get(again.nginx.url("/count")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(body, "Visit count: 4", "the data survived down/up");
+    drop(again);
+    down(&state, true).unwrap();
+    assert!(!state.exists(), "--wipe removes data, credentials and certificate");
+}

@@ -1,0 +1,172 @@
+//! `cargo xtask stack up|down|status`: the native twin as a command, with its state under
+//! `<target>/xtask/stack/`.
+
+use std::{path::PathBuf, process::Command, time::Duration};
+
+use serde_json::{Value, json};
+
+use super::{
+    Stack, StackSpec,
+    pids::{self, Entry},
+};
+use crate::{http, init::Credentials, paths, redis::Redis};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum StackCommand {
+    /// Start Redis, N replicas and NGINX on 127.0.0.1 (detached) and return once they serve.
+    Up(UpOptions),
+    /// Stop the processes of `stack up` by pid (SIGTERM, SIGKILL after a deadline).
+    Down {
+        /// Also delete the Redis data, the generated credentials and the certificate (like `docker compose down -v`).
+        #[arg(long)]
+        wipe: bool,
+    },
+    /// Probe every process of `stack up`; exit 1 when one is down or not ready.
+    Status {
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpOptions {
+    /// Number of visit-counter replicas.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub replicas: u16,
+    /// Run the release binary (built with `cargo build --release`) instead of the debug one.
+    #[arg(long)]
+    pub release: bool,
+    /// Public HTTP port, as in compose.
+    #[arg(long, default_value_t = 5002)]
+    pub port: u16,
+    /// Public HTTPS port, as in compose.
+    #[arg(long, default_value_t = 5443)]
+    pub tls_port: u16,
+    /// NGINX stub_status port (loopback only).
+    #[arg(long, default_value_t = 8081)]
+    pub status_port: u16,
+}
+
+pub fn run(command: &StackCommand) -> Result<(), String> {
+    let dir = paths::target_dir().join("xtask").join("stack");
+    match command {
+        StackCommand::Up(options) => up(dir, options),
+        StackCommand::Down { wipe } => down(&dir, *wipe),
+        StackCommand::Status { json } => status(&dir, *json),
+    }
+}
+
+fn up(dir: PathBuf, options: &UpOptions) -> Result<(), String> {
+    for (program, package) in [
+        ("redis-server", "redis-server"),
+        ("redis-cli", "redis-tools"),
+        ("nginx", "nginx"),
+        ("envsubst", "gettext-base"),
+    ] {
+        paths::require(program, &format!("apt-get install {package}"))?;
+    }
+    if pids::read(&dir)?.iter().any(Entry::alive) {
+        return Err("the stack is already up (cargo xtask stack down first)".into());
+    }
+    let profile = if options.release { "release" } else { "debug" };
+    eprintln!("==> cargo build ({profile})");
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "--quiet", "--package", "visit-counter"]);
+    if options.release {
+        build.arg("--release");
+    }
+    if !build.status().map_err(|e| format!("cargo build: {e}"))?.success() {
+        return Err("cargo build failed".into());
+    }
+    let spec = StackSpec {
+        dir: dir.clone(),
+        binary: paths::target_dir().join(profile).join("visit-counter"),
+        replicas: usize::from(options.replicas),
+        port: options.port,
+        tls_port: options.tls_port,
+        status_port: options.status_port,
+        env: Vec::new(),
+    };
+    let stack = Stack::start(&spec)?;
+    println!(
+        "up: {} replicas behind http://127.0.0.1:{}/ and https://127.0.0.1:{}/",
+        options.replicas, spec.port, spec.tls_port
+    );
+    println!("state, logs and data: {}", dir.display());
+    stack.detach()
+}
+
+/// Stop the detached stack whose state is in `dir`; with `wipe`, delete that state too.
+pub fn down(dir: &std::path::Path, wipe: bool) -> Result<(), String> {
+    let entries = pids::read(dir)?;
+    // NGINX first (no new requests), then the replicas (they drain), then Redis (SIGTERM writes the AOF).
+    for role in ["nginx", "web", "redis"] {
+        for entry in entries.iter().filter(|e| e.role == role) {
+            pids::terminate(entry, Duration::from_secs(15))?;
+        }
+    }
+    let _ = std::fs::remove_file(pids::path(dir));
+    if wipe {
+        std::fs::remove_dir_all(dir)
+            .or_else(|e| if dir.exists() { Err(e) } else { Ok(()) })
+            .map_err(|e| e.to_string())?;
+    }
+    println!("down: stopped {} processes{}", entries.len(), if wipe { "; data wiped" } else { "; data kept" });
+    Ok(())
+}
+
+/// Print the state of the detached stack in `dir`; `Err` unless every process is up and ready.
+pub fn status(dir: &std::path::Path, as_json: bool) -> Result<(), String> {
+    let entries = pids::read(dir)?;
+    let rows: Vec<Value> = entries.iter().map(|e| probe(dir, e)).collect();
+    let healthy = !rows.is_empty() && rows.iter().all(|r| r["healthy"] == true);
+    if as_json {
+        println!("{}", json!({ "up": !rows.is_empty(), "healthy": healthy, "processes": rows }));
+    } else if rows.is_empty() {
+        println!("down (no pid file in {})", dir.display());
+    } else {
+        for r in &rows {
+            println!(
+                "{:<6} pid {:<8} {:<22} {}",
+                r["role"].as_str().unwrap_or(""),
+                r["pid"],
+                r["address"].as_str().unwrap_or(""),
+                r["check"].as_str().unwrap_or("")
+            );
+        }
+    }
+    if healthy { Ok(()) } else { Err("not every process is up and ready".into()) }
+}
+
+/// One row of `stack status`: is the process alive, and does it answer what it is there for?
+fn probe(dir: &std::path::Path, entry: &Entry) -> Value {
+    let port = entry.ports.first().copied().unwrap_or(0);
+    let check = if !entry.alive() {
+        Err("not running".to_owned())
+    } else {
+        match entry.role.as_str() {
+            "redis" => Credentials::admin_of(&dir.join("credentials"))
+                .and_then(|acl| Redis::attach(port, dir, Some(acl)).cli(&["PING"]))
+                .map(|reply| format!("PING: {reply}")),
+            "web" => http_check(port, "/readyz"),
+            _ => http_check(port, "/readyz").and_then(|a| {
+                http_check(*entry.ports.get(2).unwrap_or(&0), "/stub_status").map(|b| format!("{a}; {b}"))
+            }),
+        }
+    };
+    json!({
+        "role": entry.role,
+        "pid": entry.pid,
+        "address": format!("127.0.0.1:{port}"),
+        "healthy": check.is_ok(),
+        "check": check.unwrap_or_else(|e| e),
+    })
+}
+
+fn http_check(port: u16, path: &str) -> Result<String, String> {
+    match http::get(port, path)? {
+        (200, _) => Ok(format!("{path}: 200")),
+        (status, _) => Err(format!("{path}: {status}")),
+    }
+}
