@@ -54,8 +54,9 @@ pub struct Config {
     pub request_timeout_ms: u64,
 
     /// On SIGTERM or SIGINT: how long in-flight requests may take to finish, in seconds, before the process gives up
-    /// on them and exits 1. Keep it below the orchestrator's kill timeout (compose `stop_grace_period`).
-    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10, value_parser = positive_u64)]
+    /// on them and exits 1. Then up to 3 s more go to exporting the last spans: keep the sum below the orchestrator's
+    /// kill timeout (Docker's default is 10 s; compose `stop_grace_period`).
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 5, value_parser = positive_u64)]
     pub shutdown_grace_secs: u64,
 
     /// Log line format on stdout: `json` (one object per line, for collectors) or `text` (for humans).
@@ -172,7 +173,7 @@ impl Config {
     }
 }
 
-/// A string that never prints: `Debug` and `Display` show `[redacted]`.
+/// A string that never prints: its `Debug` shows `[redacted]`, and it has no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -255,6 +256,13 @@ impl ConfigError {
 impl Cli {
     /// Parse flags and environment. Errors carry one line naming the variable.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::try_parse().map_err(ConfigError::from_clap)
+        let cli = Self::try_parse().map_err(ConfigError::from_clap)?;
+        let (request, redis) = (cli.config.request_timeout_ms, cli.config.redis.redis_timeout_ms);
+        if request <= redis {
+            // Otherwise a slow Redis would be cut off by the whole-request timeout instead of answered by the app.
+            let reason = format!("must be greater than REDIS_TIMEOUT_MS ({request} <= {redis})");
+            return Err(ConfigError::new("REQUEST_TIMEOUT_MS", reason));
+        }
+        Ok(cli)
     }
 }

@@ -23,6 +23,9 @@ pub enum AppError {
     /// 503 + `Retry-After`: Redis did not answer (connection and command) within `REDIS_TIMEOUT_MS`.
     #[error("redis did not answer within {0:?}")]
     RedisTimeout(std::time::Duration),
+    /// 503 + `Retry-After`: no connection to Redis could be made; the cause is the latest connection error.
+    #[error("redis is unreachable")]
+    RedisUnreachable(#[source] Unreachable),
     /// 503 + `Retry-After`: Redis answered with an error, or the connection failed.
     #[error("redis command failed")]
     Redis(#[source] RedisError),
@@ -34,14 +37,16 @@ pub enum AppError {
 impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::RedisTimeout(_) | Self::Redis(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RedisTimeout(_) | Self::RedisUnreachable(_) | Self::Redis(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
         }
     }
 
     fn public_message(&self) -> &'static str {
         match self {
-            Self::RedisTimeout(_) | Self::Redis(_) => "The counter is unavailable right now; retry in a second.\n",
+            Self::RedisTimeout(_) | Self::RedisUnreachable(_) | Self::Redis(_) => {
+                "The counter is unavailable right now; retry in a second.\n"
+            }
             Self::NotAcceptable(_) => {
                 "Not acceptable: this resource is available as text/plain, text/html or application/json.\n"
             }
@@ -61,6 +66,11 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+/// Why Redis could not be reached (the text of the latest failed connection attempt).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(pub String);
 
 /// Log the [`AppError`] a handler returned, with its source chain, inside the request's span.
 pub async fn log_errors(request: Request, next: Next) -> Response {

@@ -23,6 +23,10 @@ async fn main() -> ExitCode {
         Ok(telemetry) => telemetry,
         Err(e) => return fail(2, e),
     };
+    let signals = match shutdown::Signals::install() {
+        Ok(signals) => signals,
+        Err(e) => return fail(1, format_args!("cannot listen for signals: {e}")),
+    };
     let metrics = match metrics::install() {
         Ok(handle) => handle,
         Err(e) => return fail(1, e),
@@ -33,7 +37,7 @@ async fn main() -> ExitCode {
     };
     tracing::info!(address = %app.local_addr().map(|a| a.to_string()).unwrap_or_default(), config = ?cli.config, "listening");
 
-    let drain = app.run_until_stopped(shutdown::signal()).await;
+    let drain = app.run_until_stopped(signals.recv()).await;
     if drain == Drain::Abandoned {
         tracing::warn!("grace period over with requests still in flight; exiting anyway");
     }

@@ -2,8 +2,8 @@
 //!
 //! `curl` sends `*/*` (or nothing) and gets plain text, exactly like the original Flask exercise; browsers rank
 //! `text/html` above `*/*` and get HTML; API clients asking for `application/json` get JSON. Quality values are honoured
-//! (RFC 9110 §12.5.1): the most specific matching range sets a format's weight, the highest weight wins, and ties go to
-//! the order plain text, HTML, JSON. A header that excludes all three yields 406; one with no parseable range is
+//! (RFC 9110 §12.5.1): the most specific matching range sets a format's weight, the highest weight wins; ties go to
+//! the format the client named first, then to the order plain text, HTML, JSON (so a bare `*/*` gets plain text). A header that excludes all three yields 406; one with no parseable range is
 //! ignored.
 
 use axum::{
@@ -43,18 +43,23 @@ impl Format {
             // A header with no parseable range is ignored, as RFC 9110 allows.
             return Some(Format::Text);
         }
-        let mut best: Option<(f32, Format)> = None;
+        // (weight, position of the deciding range in the header, format)
+        let mut best: Option<(f32, usize, Format)> = None;
         for format in Self::ALL {
-            let weight = ranges
+            let Some((_, position, weight)) = ranges
                 .iter()
-                .filter_map(|r| r.specificity(format.media_type()).map(|s| (s, r.q)))
-                .max_by_key(|(specificity, _)| *specificity)
-                .map_or(0.0, |(_, q)| q);
-            if weight > 0.0 && best.is_none_or(|(w, _)| weight > w) {
-                best = Some((weight, format));
+                .enumerate()
+                .filter_map(|(i, r)| r.specificity(format.media_type()).map(|s| (s, i, r.q)))
+                .max_by_key(|(specificity, i, _)| (*specificity, std::cmp::Reverse(*i)))
+            else {
+                continue;
+            };
+            let better = |(w, p, _): (f32, usize, Format)| weight > w || (weight == w && position < p);
+            if weight > 0.0 && best.is_none_or(better) {
+                best = Some((weight, position, format));
             }
         }
-        best.map(|(_, format)| format)
+        best.map(|(_, _, format)| format)
     }
 }
 
@@ -122,6 +127,7 @@ mod tests {
     #[test]
     fn api_clients_get_json() {
         assert_eq!(Format::negotiate(Some("application/json")), Some(Json));
+        assert_eq!(Format::negotiate(Some("application/json, text/plain, */*")), Some(Json), "axios");
         assert_eq!(Format::negotiate(Some("application/json, text/plain;q=0.5")), Some(Json));
     }
 

@@ -53,6 +53,7 @@ pub fn router(state: AppState, request_timeout: Duration, port: u16) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn(telemetry::http::observe))
+                .layer(middleware::map_response(retry_after))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
                 .layer(middleware::from_fn(log_errors)),
         )
@@ -62,6 +63,16 @@ pub fn router(state: AppState, request_timeout: Duration, port: u16) -> Router {
 /// Responses that report or cause a side effect (or a live state) must never be replayed by a cache.
 fn no_store(mut response: Response) -> Response {
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Every 503 tells the client when to retry, including the whole-request timeout's own answer.
+async fn retry_after(mut response: Response) -> Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        let headers = response.headers_mut();
+        headers.entry(header::RETRY_AFTER).or_insert(HeaderValue::from(crate::error::RETRY_AFTER_SECS));
+        headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    }
     response
 }
 

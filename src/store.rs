@@ -19,25 +19,30 @@
 //! `db_client_operation_duration_seconds`; failures are counted by kind. This module does not know about HTTP;
 //! [`AppError`] maps its failures to responses.
 
+mod connection;
+
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicI64, Ordering},
     },
     time::{Duration, Instant},
 };
 
-use tracing::{Instrument, field::Empty};
-
 use bb8_redis::{
     bb8,
     redis::{
-        self, AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind,
-        RedisConnectionInfo, aio::MultiplexedConnection,
+        self, Client, ConnectionAddr, IntoConnectionInfo, ProtocolVersion, RedisConnectionInfo,
+        aio::MultiplexedConnection,
     },
 };
+use tracing::{Instrument, field::Empty};
 
-use crate::{config::RedisConfig, error::AppError};
+use crate::{
+    config::RedisConfig,
+    error::{AppError, Unreachable},
+};
+use connection::{ConnectFailures, Manager};
 
 /// Handle to the counter; cheap to clone.
 #[derive(Clone)]
@@ -47,6 +52,10 @@ pub struct Store {
     timeout: Duration,
     /// `server.address`, `server.port` and `db.namespace` of the client spans.
     peer: Arc<Peer>,
+    /// Why the pool last failed to connect, so a request that found no connection can say why.
+    failures: ConnectFailures,
+    /// The highest count this replica has seen: the `visits` gauge never goes backwards when replies race.
+    highest: Arc<AtomicI64>,
 }
 
 struct Peer {
@@ -71,18 +80,27 @@ impl Store {
             .map_err(|e| crate::config::ConfigError::new("REDIS_HOST", e.to_string()))?
             .set_redis_settings(settings);
         let client = Client::open(info).map_err(|e| crate::config::ConfigError::new("REDIS_HOST", e.to_string()))?;
+        let failures = ConnectFailures::default();
         let pool = bb8::Pool::builder()
             .max_size(config.redis_pool_size)
             .min_idle(Some(config.redis_pool_size.min(2)))
             .test_on_check_out(false)
             .connection_timeout(config.timeout())
-            .build_unchecked(Manager { client, connect_timeout: config.timeout() });
+            .error_sink(Box::new(failures.clone()))
+            .build_unchecked(Manager::new(client, config.timeout()));
         let peer = Peer {
             host: config.redis_host.clone(),
             port: i64::from(config.redis_port),
             db: config.redis_db.to_string(),
         };
-        Ok(Self { pool, key: config.redis_key.clone(), timeout: config.timeout(), peer: Arc::new(peer) })
+        Ok(Self {
+            pool,
+            key: config.redis_key.clone(),
+            timeout: config.timeout(),
+            peer: Arc::new(peer),
+            failures,
+            highest: Arc::new(AtomicI64::new(0)),
+        })
     }
 
     /// `INCR` the counter once and return its new value.
@@ -104,7 +122,10 @@ impl Store {
         );
         let result = self.timed("INCR", cmd, self.timeout).instrument(span.clone()).await;
         match &result {
-            Ok(count) => metrics::gauge!("visits").set(*count as f64),
+            Ok(count) => {
+                let highest = self.highest.fetch_max(*count, Ordering::Relaxed).max(*count);
+                metrics::gauge!("visits").set(highest as f64);
+            }
             Err(err) => {
                 span.record("otel.status_code", "ERROR");
                 span.record("otel.status_description", tracing::field::display(err));
@@ -149,10 +170,19 @@ impl Store {
     async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd, timeout: Duration) -> Result<T, AppError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let waiting = Instant::now();
-        let (mut conn, closed) = tokio::time::timeout_at(deadline, self.checkout(timeout))
-            .await
-            .unwrap_or(Err(AppError::RedisTimeout(timeout)))?;
+        let checkout = tokio::time::timeout_at(deadline, self.checkout(timeout)).await;
         metrics::histogram!("db_client_connection_wait_time_seconds").record(waiting.elapsed());
+        let (mut conn, closed) = match checkout {
+            Ok(Ok(conn)) => conn,
+            // No connection in time: if connecting is what fails, say so rather than "timeout".
+            Ok(Err(AppError::RedisTimeout(_))) | Err(_) => {
+                let cause = self.failures.recent(timeout);
+                return Err(
+                    cause.map_or(AppError::RedisTimeout(timeout), |c| AppError::RedisUnreachable(Unreachable(c)))
+                );
+            }
+            Ok(Err(e)) => return Err(e),
+        };
         match tokio::time::timeout_at(deadline, cmd.query_async(&mut conn)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => {
@@ -190,51 +220,8 @@ impl Store {
 fn error_type(err: &AppError) -> &'static str {
     match err {
         AppError::RedisTimeout(_) => "timeout",
+        AppError::RedisUnreachable(_) => "connection",
         AppError::Redis(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() => "connection",
         _ => "other",
-    }
-}
-
-/// Opens RESP3 connections that know when Redis closed them.
-struct Manager {
-    client: Client,
-    connect_timeout: Duration,
-}
-
-/// A pooled multiplexed connection and whether it is dead.
-struct Connection {
-    inner: MultiplexedConnection,
-    /// Set by the connection's driver when Redis closed the socket, or by [`Store::query`] after a transport error or
-    /// a deadline: nothing more is sent on it, and the pool drops it.
-    closed: Arc<AtomicBool>,
-}
-
-impl bb8::ManageConnection for Manager {
-    type Connection = Connection;
-    type Error = redis::RedisError;
-
-    async fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        let closed = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&closed);
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            // Each operation's deadline (REDIS_TIMEOUT_MS) bounds the response; no second, different bound here.
-            .set_response_timeout(None)
-            .set_push_sender(move |info: PushInfo| {
-                if info.kind == PushKind::Disconnection {
-                    flag.store(true, Ordering::Relaxed);
-                }
-                Ok::<(), std::convert::Infallible>(())
-            });
-        let inner = self.client.get_multiplexed_async_connection_with_config(&config).await?;
-        Ok(Connection { inner, closed })
-    }
-
-    async fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
-        redis::cmd("PING").query_async::<String>(&mut conn.inner).await.map(drop)
-    }
-
-    fn has_broken(&self, conn: &mut Self::Connection) -> bool {
-        conn.closed.load(Ordering::Relaxed)
     }
 }

@@ -23,7 +23,8 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             tracing::debug!(error = %err, "not ready");
             let reason = match err {
                 AppError::RedisTimeout(t) => format!("redis did not answer PING within {} ms", t.as_millis()),
-                _ => "redis is unreachable or refused PING".to_owned(),
+                AppError::RedisUnreachable(_) => "redis is unreachable".to_owned(),
+                _ => "redis refused PING".to_owned(),
             };
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason })))
                 .into_response()

@@ -58,10 +58,7 @@ impl<B> MakeSpan<B> for ServerSpan {
         let name = route.map_or_else(|| method.to_owned(), |r| format!("{method} {r}"));
         let headers = request.headers();
         let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-        let (host, port) = match header(header::HOST).map(|h| h.rsplit_once(':').unwrap_or((h, ""))) {
-            Some((host, port)) => (host, port.parse::<i64>().unwrap_or(i64::from(self.port))),
-            None => ("", i64::from(self.port)),
-        };
+        let (host, port) = split_host(header(header::HOST).unwrap_or(""), self.port);
         // Behind NGINX (the only way in) the client is the first X-Forwarded-For entry; otherwise the peer.
         let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
         let forwarded = header(header::HeaderName::from_static("x-forwarded-for"))
@@ -89,6 +86,15 @@ impl<B> MakeSpan<B> for ServerSpan {
         let _ = span.set_parent(parent);
         span
     }
+}
+
+/// `server.address` and `server.port` from a Host header (`name`, `name:port`, `[v6]` or `[v6]:port`).
+fn split_host(host: &str, default_port: u16) -> (&str, i64) {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) if !port.contains(']') => (name, port.parse::<i64>().ok()),
+        _ => (host, None),
+    };
+    (name.trim_start_matches('[').trim_end_matches(']'), port.unwrap_or(i64::from(default_port)))
 }
 
 fn protocol_version<B>(request: &Request<B>) -> &'static str {
@@ -153,4 +159,18 @@ fn ids(context: &opentelemetry::Context) -> Option<(String, String)> {
     let span = context.span();
     let span_context = span.span_context();
     span_context.is_valid().then(|| (span_context.trace_id().to_string(), span_context.span_id().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_host;
+
+    #[test]
+    fn host_headers_split_into_address_and_port() {
+        assert_eq!(split_host("example.com:8080", 80), ("example.com", 8080));
+        assert_eq!(split_host("example.com", 80), ("example.com", 80));
+        assert_eq!(split_host("[::1]:8080", 80), ("::1", 8080));
+        assert_eq!(split_host("[::1]", 80), ("::1", 80));
+        assert_eq!(split_host("", 80), ("", 80));
+    }
 }

@@ -1,18 +1,33 @@
 //! Invalid configuration: a non-zero exit and one line naming the variable. Valid help and a working healthcheck.
 
-use std::process::{Command, Output};
+use std::{
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
 
 use reqwest::StatusCode;
 
 use crate::helpers::{BINARY, spawn_app};
 
+/// Run the binary with one variable set, killing it if it has not exited within 10 s (an accepted value would
+/// start a server: the test then fails instead of hanging).
 fn run_with(var: &str, value: &str) -> Output {
-    Command::new(BINARY)
+    let mut child = Command::new(BINARY)
         .env_clear()
-        .env("PORT", "1") // never reached: validation comes first
+        .env("BIND_ADDRESS", "127.0.0.1")
+        .env("PORT", xtask::wait::free_port().to_string())
+        .env("METRICS_PORT", xtask::wait::free_port().to_string())
         .env(var, value)
-        .output()
-        .expect("binary runs")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let exited =
+        xtask::wait::until("the binary to exit", Duration::from_secs(10), || child.try_wait().ok().flatten().is_some());
+    if exited.is_err() {
+        let _ = child.kill();
+    }
+    child.wait_with_output().expect("output")
 }
 
 #[test]
@@ -36,6 +51,9 @@ fn every_invalid_variable_is_named_in_one_line() {
         ("LOG_FORMAT", "xml"),
         ("BIND_ADDRESS", "localhost:80"),
         ("REPLICA_NAME", ""),
+        ("REQUEST_TIMEOUT_MS", "100"), // not above REDIS_TIMEOUT_MS (250)
+        ("OTEL_PROPAGATORS", "b3"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
     ];
     for (var, value) in cases {
         let out = run_with(var, value);
@@ -48,11 +66,14 @@ fn every_invalid_variable_is_named_in_one_line() {
 }
 
 #[test]
-fn an_unreadable_password_file_is_named() {
-    let out = run_with("REDIS_PASSWORD_FILE", "/nonexistent/secret");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("REDIS_PASSWORD_FILE") && stderr.trim_end().lines().count() == 1, "{stderr}");
+fn an_unreadable_or_empty_password_file_is_named() {
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    for path in ["/nonexistent/secret", empty.path().to_str().unwrap()] {
+        let out = run_with("REDIS_PASSWORD_FILE", path);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{path} was accepted");
+        assert!(stderr.contains("REDIS_PASSWORD_FILE") && stderr.trim_end().lines().count() == 1, "{stderr}");
+    }
 }
 
 #[test]
@@ -71,9 +92,12 @@ fn help_documents_every_variable_and_hides_the_password() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_password_never_reaches_the_logs() {
-    let t = crate::helpers::spawn_app_with(&[("REDIS_PASSWORD", "s3cr3t-pw")]).await;
-    t.get("/count").await; // Redis has no password set: the request fails, and is logged
-    assert!(!t.app.log().contains("s3cr3t-pw"), "{}", t.app.log());
+    let t = crate::helpers::spawn_app_with(&[("REDIS_USERNAME", "nobody"), ("REDIS_PASSWORD", "s3cr3t-pw")]).await;
+    // No such ACL user: authentication fails, and the failure is logged with its cause.
+    assert_eq!(t.get("/count").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let log = t.app.log();
+    assert!(log.contains("request failed") && log.contains("WRONGPASS"), "the failure and its cause are logged: {log}");
+    assert!(!log.contains("s3cr3t-pw"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

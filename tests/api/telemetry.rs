@@ -148,13 +148,13 @@ async fn probes_are_not_traced() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unreachable_collector_costs_requests_nothing_and_drops_are_counted() {
+async fn a_full_export_queue_drops_and_counts_spans_and_requests_still_succeed() {
+    // A queue of 16 that is never drained during the test: requests must not wait for it.
     let nowhere = format!("http://127.0.0.1:{}", xtask::wait::free_port());
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str()),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "16"),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
     ];
     let t = spawn_app_with(&env).await;
 
@@ -162,13 +162,45 @@ async fn an_unreachable_collector_costs_requests_nothing_and_drops_are_counted()
         assert_eq!(t.get("/count").await.status(), StatusCode::OK);
     }
 
-    let mut dropped = 0.0;
-    xtask::wait::until("spans counted as dropped", Duration::from_secs(10), || {
-        dropped = scrape_blocking(&t, "otel_spans_dropped_total");
-        dropped > 0.0
-    })
-    .unwrap();
+    let dropped = scrape_sum(&t, "otel_spans_dropped_total{reason=\"queue_full\"}").await;
+    assert_eq!(dropped, 200.0 - 16.0, "two spans per request; 16 fit in the queue");
     assert_eq!(t.counter(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_collector_counts_failed_exports() {
+    let nowhere = format!("http://127.0.0.1:{}", xtask::wait::free_port());
+    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
+    let t = spawn_app_with(&env).await;
+
+    for _ in 0..20 {
+        assert_eq!(t.get("/count").await.status(), StatusCode::OK);
+    }
+
+    let mut failed = 0.0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while failed == 0.0 && std::time::Instant::now() < deadline {
+        failed = scrape_sum(&t, "otel_spans_dropped_total{reason=\"export_failed\"}").await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(failed > 0.0, "failed exports are counted as dropped spans");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redis_failure_marks_both_spans_as_errors() {
+    let mut collector = FakeCollectorServer::start().await.unwrap();
+    let mut t = traced_app(&collector, &[]).await;
+    t.redis.stop(Signal::SIGKILL).unwrap();
+
+    assert_eq!(t.get("/count").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let spans = collector.exported_spans(2, Duration::from_secs(10)).await;
+    let server = spans.iter().find(|s| s.name == "GET /count").expect("server span");
+    let redis = spans.iter().find(|s| s.name == "INCR").expect("Redis span");
+    assert!(format!("{:?}", server.status).contains("STATUS_CODE_ERROR"), "server span status: {:?}", server.status);
+    assert!(attr(server, "http.response.status_code").contains("503"));
+    assert!(format!("{:?}", redis.status).contains("STATUS_CODE_ERROR"), "Redis span status: {:?}", redis.status);
+    assert!(attr(redis, "error.type").contains("connection"), "error.type: {}", attr(redis, "error.type"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,19 +219,22 @@ async fn otel_sdk_disabled_exports_nothing_and_serves() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn otlp_over_http_carries_the_resource() {
+async fn otlp_over_http_flushes_at_exit_and_carries_the_resource() {
     let mut receiver = HttpReceiver::start().await;
     let endpoint = format!("http://{}", receiver.address);
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
         ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test"),
     ];
-    let t = spawn_app_with(&env).await;
-
+    let mut t = spawn_app_with(&env).await;
     t.get("/count").await;
-    let export = receiver.next(Duration::from_secs(10)).await.expect("an OTLP/HTTP export");
+
+    // Only the flush at exit can deliver these spans (the batch delay is ten minutes).
+    t.app.signal(Signal::SIGTERM).unwrap();
+    assert!(t.app.wait_exit(Duration::from_secs(15)).unwrap().success());
+    let export = receiver.next(Duration::from_secs(10)).await.expect("an OTLP/HTTP export at exit");
 
     let resource = export.resource_spans[0].resource.as_ref().expect("a resource");
     assert_eq!(resource_attr(resource, "service.name").as_deref(), Some("visit-counter"));
@@ -255,16 +290,9 @@ async fn scrape_text(t: &TestApp) -> String {
     t.http.get(url).send().await.unwrap().text().await.unwrap()
 }
 
-/// Sum of every sample of `name` (blocking; for use inside `wait::until`).
-fn scrape_blocking(t: &TestApp, name: &str) -> f64 {
-    let url = format!("http://127.0.0.1:{}/metrics", t.app.metrics_port);
-    let text = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
-    })
-    .join()
-    .unwrap();
-    series(&text).iter().filter(|(k, _)| k.split('{').next() == Some(name)).map(|(_, v)| v).sum()
+/// The sum of every sample whose series starts with `prefix` (a name, optionally with its first labels).
+async fn scrape_sum(t: &TestApp, prefix: &str) -> f64 {
+    series(&scrape_text(t).await).iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum()
 }
 
 /// Every series (name with labels) and its value.

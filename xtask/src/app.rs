@@ -45,12 +45,13 @@ impl App {
         Ok(Self { port, metrics_port, process })
     }
 
-    /// Start a replica and wait until it accepts connections.
+    /// Start a replica and wait until `/healthz` answers 200.
     pub fn start(spec: &AppSpec) -> Result<Self, String> {
         let mut app = Self::spawn(spec)?;
         let port = app.port;
-        wait::until("the app to listen", Duration::from_secs(10), || {
-            wait::listening(port) || app.process.try_status().is_some()
+        wait::until("the app to answer /healthz", Duration::from_secs(10), || {
+            crate::http::get(port, "/healthz").is_ok_and(|(status, _)| status == 200)
+                || app.process.try_status().is_some()
         })?;
         if let Some(status) = app.process.try_status() {
             return Err(format!("the app exited at start ({status}):\n{}", app.process.log()));
