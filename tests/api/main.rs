@@ -7,6 +7,7 @@ mod contract;
 mod counting;
 mod drain;
 mod helpers;
+mod metrics;
 mod nginx_config;
 mod otlp;
 mod resilience;
