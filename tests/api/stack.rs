@@ -70,7 +70,7 @@ async fn a_thousand_concurrent_counts_through_nginx_move_the_counter_by_exactly_
     // 1000 at once queue for 3 x 16 pooled connections (debug build, two cores shared with the other tests): give
     // the Redis budget room so exactness is what is tested here, not load shedding (503s, tested elsewhere).
     let _heavy = heavy_load().await;
-    let t = spawn_stack_with(3, &[("REDIS_TIMEOUT_MS", "1500")]);
+    let t = spawn_stack_with(3, &[("REDIS_TIMEOUT_MS", "3000"), ("REQUEST_TIMEOUT_MS", "4000")]);
 
     let statuses = join_all((0..1000).map(|_| t.count())).await;
 

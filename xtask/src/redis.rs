@@ -93,6 +93,13 @@ impl Redis {
             Process::spawn("redis-server", command, &self.dir.join("redis.log")).map_err(|e| e.to_string())?;
         self.process = Some(process);
         wait::until("redis to answer PING", START_DEADLINE, || self.cli(&["PING"]).is_ok_and(|r| r == "PONG"))?;
+        // The answer must come from the process just started, not from whatever else may hold the port.
+        let info = self.cli(&["INFO", "server"])?;
+        let pid = self.pid().unwrap_or_default();
+        if !info.lines().any(|l| l.trim() == format!("process_id:{pid}")) {
+            let _ = self.stop(Signal::SIGKILL);
+            return Err(format!("port {} answers, but not from redis-server pid {pid}", self.port));
+        }
         Ok(())
     }
 
