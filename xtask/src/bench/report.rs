@@ -1,0 +1,78 @@
+//! Benchmark results as tables: printed as Markdown, and written as Markdown and JSON for the README to link to.
+
+use std::{fmt::Write as _, path::Path};
+
+use serde_json::json;
+
+/// One comparison: rows measured side by side in one run.
+pub struct Table {
+    pub title: String,
+    /// The command that reproduces this table.
+    pub command: String,
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+    /// What the numbers mean, in a sentence or two.
+    pub notes: Vec<String>,
+}
+
+impl Table {
+    pub fn markdown(&self) -> String {
+        let mut out = format!("### {}\n\n`{}`\n\n| {} |\n|", self.title, self.command, self.columns.join(" | "));
+        out.push_str("---|");
+        out.push_str(&"---:|".repeat(self.columns.len().saturating_sub(1)));
+        out.push('\n');
+        for row in &self.rows {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
+        }
+        for note in &self.notes {
+            let _ = write!(out, "\n{note}\n");
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let rows: Vec<_> = self
+            .rows
+            .iter()
+            .map(|row| {
+                self.columns.iter().zip(row).map(|(c, v)| (c.to_string(), json!(v))).collect::<serde_json::Map<_, _>>()
+            })
+            .collect();
+        json!({ "title": self.title, "command": self.command, "rows": rows, "notes": self.notes })
+    }
+}
+
+/// The machine a report was measured on, for its heading.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|o| o.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_owned())))
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {os}")
+}
+
+/// Write `<stem>.md` and `<stem>.json`.
+pub fn write(stem: &Path, date: &str, tables: &[Table]) -> Result<(), String> {
+    let machine = machine();
+    let mut md = format!(
+        "# Benchmarks\n\nMeasured {date} on {machine} by `cargo xtask bench`. Every table compares rows measured \
+         alternately in one run, so read ratios, not absolute figures: load tool, NGINX, Redis and the replicas share \
+         the same cores.\n\n"
+    );
+    for table in tables {
+        md.push_str(&table.markdown());
+        md.push('\n');
+    }
+    let json =
+        json!({ "date": date, "machine": machine, "tables": tables.iter().map(Table::json).collect::<Vec<_>>() });
+    std::fs::write(stem.with_extension("md"), md).map_err(|e| format!("write report: {e}"))?;
+    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    std::fs::write(stem.with_extension("json"), text + "\n").map_err(|e| format!("write report: {e}"))
+}
