@@ -6,10 +6,13 @@
 //!   resident memory idle and at its peak under that load;
 //! - `telemetry`: `/count` on replicas that differ only in telemetry — off (`OTEL_SDK_DISABLED=true`), the default
 //!   (every span sampled), 10% sampled — all exporting over OTLP/HTTP to a local sink that accepts and discards;
-//! - `redis`: `redis-benchmark -t incr` at the same concurrency: the ceiling Redis sets.
+//! - `redis`: `redis-benchmark -t incr` at the same concurrency: the ceiling Redis sets;
+//! - `soak`: `/count` through NGINX for `--soak-seconds` (5 minutes): replica memory before and after;
+//! - `build`: clean and incremental release build times, and the binary's size.
 //!
 //! Every load run checks afterwards that the counter is not below the successful `/count` responses wrk saw.
 
+mod chart;
 mod memory;
 mod redis;
 mod report;
@@ -41,7 +44,10 @@ pub struct Options {
     /// Alternating rounds per configuration.
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
-    /// Also write the report to `<PATH>.md` and `<PATH>.json` (e.g. `docs/benchmarks`).
+    /// Length of the soak suite's run.
+    #[arg(long, default_value_t = 300)]
+    pub soak_seconds: u32,
+    /// Also write the report to `<PATH>.md`, `<PATH>.json` and SVG charts beside them (e.g. `docs/benchmarks`).
     #[arg(long)]
     pub write: Option<PathBuf>,
 }
@@ -51,6 +57,8 @@ pub enum Suite {
     Proxy,
     Telemetry,
     Redis,
+    Soak,
+    Build,
 }
 
 /// What every suite needs: the release binary, a work directory, the OTLP sink and the load settings.
@@ -81,6 +89,12 @@ pub fn run(options: &Options) -> Result<(), String> {
     }
     if wanted(Suite::Redis) {
         tables.push(suites::redis(&bench)?);
+    }
+    if wanted(Suite::Soak) {
+        tables.push(suites::soak(&bench)?);
+    }
+    if wanted(Suite::Build) {
+        tables.push(suites::build(&bench)?);
     }
     eprintln!();
     println!("Measured on {}\n", report::machine());

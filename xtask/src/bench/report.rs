@@ -13,6 +13,8 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
     /// What the numbers mean, in a sentence or two.
     pub notes: Vec<String>,
+    /// An SVG picture of the table (latency distributions), written next to the report.
+    pub chart: Option<String>,
 }
 
 impl Table {
@@ -58,7 +60,7 @@ pub fn machine() -> String {
     format!("{cores} cores ({cpu}), {os}")
 }
 
-/// Write `<stem>.md` and `<stem>.json`.
+/// Write `<stem>.md`, `<stem>.json` and `<stem>-<n>.svg` for each table with a chart.
 pub fn write(stem: &Path, date: &str, tables: &[Table]) -> Result<(), String> {
     let machine = machine();
     let mut md = format!(
@@ -66,8 +68,13 @@ pub fn write(stem: &Path, date: &str, tables: &[Table]) -> Result<(), String> {
          alternately in one run, so read ratios, not absolute figures: load tool, NGINX, Redis and the replicas share \
          the same cores.\n\n"
     );
-    for table in tables {
+    for (i, table) in tables.iter().enumerate() {
         md.push_str(&table.markdown());
+        if let Some(svg) = &table.chart {
+            let file = format!("{}-{}.svg", stem.file_name().and_then(|n| n.to_str()).unwrap_or("bench"), i + 1);
+            std::fs::write(stem.with_file_name(&file), svg).map_err(|e| format!("write chart: {e}"))?;
+            let _ = write!(md, "\n![latency distribution: {}]({file})\n", table.title);
+        }
         md.push('\n');
     }
     let json =

@@ -7,7 +7,7 @@ use crate::{
 };
 
 use super::{
-    Bench,
+    Bench, chart,
     memory::{PeakSampler, rss_kib},
     report::Table,
     wrk::{self, Run},
@@ -55,11 +55,12 @@ pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
         columns: vec!["replica", "idle MiB", "peak under the load above MiB"],
         rows,
         notes: vec!["Sampled from /proc/<pid>/status (VmRSS) every 100 ms.".into()],
+        chart: None,
     };
     Ok(vec![throughput, memory])
 }
 
-/// `/count` with telemetry off, at the default (every span sampled), and 10% sampled.
+/// `/count` with telemetry off, with the default sampler, with every span sampled, and 10% sampled.
 pub fn telemetry(bench: &Bench) -> Result<Table, String> {
     let redis = Redis::start(&bench.work.join("telemetry-redis"))?;
     let export = exporting(bench);
@@ -74,13 +75,15 @@ pub fn telemetry(bench: &Bench) -> Result<Table, String> {
     };
     let off = start("off", with(&[("OTEL_SDK_DISABLED", "true")]))?;
     let default = start("default", with(&[]))?;
+    let all = start("all", with(&[("OTEL_TRACES_SAMPLER", "always_on")]))?;
     let ratio = start(
         "ratio",
         with(&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.1")]),
     )?;
     let cases = [
         ("telemetry off (`OTEL_SDK_DISABLED=true`)", off.url("/count")),
-        ("default: every span sampled", default.url("/count")),
+        ("default sampler (`parentbased_always_on`)", default.url("/count")),
+        ("every span sampled (`always_on`)", all.url("/count")),
         ("10% sampled (`parentbased_traceidratio`, 0.1)", ratio.url("/count")),
     ];
     let runs = alternate(bench, &cases)?;
@@ -111,7 +114,85 @@ pub fn redis(bench: &Bench) -> Result<Table, String> {
         columns: vec!["configuration", "INCR/s", "p50 ms"],
         rows: vec![vec!["redis-server, AOF on".into(), format!("{rps:.0}"), format!("{p50:.3}")]],
         notes: vec![],
+        chart: None,
     })
+}
+
+/// `/count` through NGINX for `--soak-seconds`: does a replica's memory grow?
+pub fn soak(bench: &Bench) -> Result<Table, String> {
+    let mut spec = StackSpec::on_free_ports(bench.work.join("soak"), bench.binary.clone(), 3);
+    spec.env = exporting(bench);
+    let stack = Stack::start(&spec)?;
+    let url = format!("http://127.0.0.1:{}/count", stack.nginx.port);
+    let o = bench.options;
+    eprint!("\r==> warming up{:50}", "");
+    wrk::run(&url, o.threads, o.connections, 10)?;
+    let pids: Vec<u32> = stack.replicas.iter().map(App::pid).collect();
+    let before: Vec<u64> = pids.iter().map(|p| rss_kib(*p).unwrap_or(0)).collect();
+    eprint!("\r==> soak: {} s of /count through NGINX{:20}", o.soak_seconds, "");
+    let run = wrk::run(&url, o.threads, o.connections, o.soak_seconds)?;
+    let after: Vec<u64> = pids.iter().map(|p| rss_kib(*p).unwrap_or(0)).collect();
+    if stack.counter()? < (run.requests - run.errors) as i64 {
+        return Err("lost counts during the soak".into());
+    }
+    let rows = before
+        .iter()
+        .zip(&after)
+        .enumerate()
+        .map(|(i, (b, a))| {
+            let growth = 100.0 * (*a as f64 - *b as f64) / (*b).max(1) as f64;
+            vec![format!("web-{}", i + 1), mib(*b), mib(*a), format!("{growth:+.1}%")]
+        })
+        .collect();
+    Ok(Table {
+        title: format!("Memory over a {}-second soak", o.soak_seconds),
+        command: format!("cargo xtask bench --only soak --soak-seconds {}", o.soak_seconds),
+        columns: vec!["replica", "after warm-up MiB", "after the soak MiB", "growth"],
+        rows,
+        notes: vec![format!("{} requests at {:.0} req/s through NGINX, {} errors.", run.requests, run.rps, run.errors)],
+        chart: None,
+    })
+}
+
+/// Clean and incremental release builds, and the binary's size.
+pub fn build(bench: &Bench) -> Result<Table, String> {
+    let scratch = bench.work.join("build-target");
+    let _ = std::fs::remove_dir_all(&scratch);
+    eprint!("\r==> clean release build{:40}", "");
+    let clean = cargo_build(&scratch)?;
+    let main = crate::paths::workspace_root().join("src").join("main.rs");
+    let text = std::fs::read(&main).map_err(|e| e.to_string())?;
+    std::fs::write(&main, &text).map_err(|e| e.to_string())?; // a new mtime: cargo rebuilds the crate only
+    eprint!("\r==> incremental release build{:40}", "");
+    let incremental = cargo_build(&scratch)?;
+    let size = std::fs::metadata(scratch.join("release").join("visit-counter")).map_err(|e| e.to_string())?.len();
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(Table {
+        title: "Build".into(),
+        command: "cargo xtask bench --only build".into(),
+        columns: vec!["what", "value"],
+        rows: vec![
+            vec!["clean release build (`cargo build --release -p visit-counter`)".into(), format!("{clean:.0} s")],
+            vec!["incremental release build after touching `src/main.rs`".into(), format!("{incremental:.1} s")],
+            vec!["release binary (stripped)".into(), format!("{:.1} MiB", size as f64 / 1048576.0)],
+        ],
+        notes: vec![],
+        chart: None,
+    })
+}
+
+fn cargo_build(target: &std::path::Path) -> Result<f64, String> {
+    let start = std::time::Instant::now();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "--package", "visit-counter"])
+        .env("CARGO_TARGET_DIR", target)
+        .current_dir(crate::paths::workspace_root())
+        .status()
+        .map_err(|e| format!("cargo build: {e}"))?;
+    if !status.success() {
+        return Err("cargo build failed".into());
+    }
+    Ok(start.elapsed().as_secs_f64())
 }
 
 /// The environment that points a replica's exporter at the bench's OTLP sink.
@@ -139,6 +220,8 @@ fn alternate(bench: &Bench, cases: &[(&str, String)]) -> Result<Vec<Vec<Run>>, S
 /// Medians with ratios to the first row.
 fn ratio_table(title: &str, command: String, cases: &[(&str, String)], runs: &[Vec<Run>], notes: Vec<String>) -> Table {
     let first = wrk::median(&runs[0]);
+    let medians: Vec<(String, Run)> =
+        cases.iter().zip(runs).map(|((l, _), r)| (l.to_string(), wrk::median(r))).collect();
     let rows = cases
         .iter()
         .zip(runs)
@@ -161,6 +244,7 @@ fn ratio_table(title: &str, command: String, cases: &[(&str, String)], runs: &[V
         columns: vec!["configuration", "req/s (median)", "vs first row", "p50 ms", "p99 ms", "errors"],
         rows,
         notes,
+        chart: Some(chart::latency(title, &medians)),
     }
 }
 

@@ -7,6 +7,8 @@ use std::process::Command;
 pub struct Run {
     pub rps: f64,
     pub p50_ms: f64,
+    pub p75_ms: f64,
+    pub p90_ms: f64,
     pub p99_ms: f64,
     pub requests: u64,
     pub errors: u64,
@@ -44,6 +46,8 @@ fn parse(text: &str) -> Option<Run> {
     Some(Run {
         rps: field("Requests/sec:")?.parse().ok()?,
         p50_ms: millis(field("50%")?)?,
+        p75_ms: millis(field("75%")?)?,
+        p90_ms: millis(field("90%")?)?,
         p99_ms: millis(field("99%")?)?,
         requests,
         errors: non_2xx + socket_errors,
