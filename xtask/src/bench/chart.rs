@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use super::wrk::Run;
 
-const WIDTH: f64 = 760.0;
+const WIDTH: f64 = 920.0;
+/// Room on the right for the p50/p99 labels.
+const RIGHT: f64 = 210.0;
 const LEFT: f64 = 330.0;
 const ROW: f64 = 34.0;
 
@@ -14,7 +16,7 @@ pub fn latency(title: &str, rows: &[(String, Run)]) -> String {
     let max = rows.iter().map(|(_, r)| r.p99_ms).fold(1.0_f64, f64::max);
     let min = rows.iter().map(|(_, r)| r.p50_ms).fold(f64::INFINITY, f64::min).clamp(0.01, max);
     let (lo, hi) = (min.log10().floor(), max.log10().ceil().max(min.log10().floor() + 1.0));
-    let x = |ms: f64| LEFT + (ms.max(10f64.powf(lo)).log10() - lo) / (hi - lo) * (WIDTH - LEFT - 20.0);
+    let x = |ms: f64| LEFT + (ms.max(10f64.powf(lo)).log10() - lo) / (hi - lo) * (WIDTH - LEFT - RIGHT);
     let height = 70.0 + ROW * rows.len() as f64;
     let mut svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">
@@ -50,7 +52,7 @@ pub fn latency(title: &str, rows: &[(String, Run)]) -> String {
             x75 = x(run.p75_ms),
             x90 = x(run.p90_ms),
             y2 = y + 18.0,
-            tx = (x(run.p99_ms) + 6.0).min(WIDTH - 150.0),
+            tx = WIDTH - RIGHT + 16.0,
             p50 = run.p50_ms,
             p99 = run.p99_ms,
         );
