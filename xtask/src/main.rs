@@ -13,6 +13,8 @@ struct Cli {
 enum Command {
     /// Measure /count (and /healthz, for the ceiling) on one release replica and a local Redis with wrk.
     Bench(xtask::bench::Options),
+    /// Bounded HTTP load on one loopback URL (default: /count through the native twin); a summary of every request.
+    Load(xtask::load::Options),
     /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see README).
     #[command(subcommand)]
     Stack(xtask::stack::cli::StackCommand),
@@ -22,6 +24,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(options) => xtask::bench::run(&options),
+        Command::Load(options) => xtask::load::run(&options),
         Command::Stack(command) => xtask::stack::cli::run(&command),
     };
     if let Err(e) = result {
