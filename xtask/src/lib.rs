@@ -10,6 +10,7 @@
 //! - [`app`]: a `visit-counter` replica pointed at that Redis.
 //! - [`bench`]: `cargo xtask bench`; [`sink`]: an OTLP/HTTP sink it exports to.
 //! - [`load`]: `cargo xtask load`, the HTTP load engine (every request recorded) that `chaos` drives too.
+//! - [`chaos`]: `cargo xtask chaos`, Redis and replica restarts under load and the verdict on them.
 //! - [`wait`]: polling with a deadline (never sleeping as synchronisation) and free-port discovery.
 //! - [`init`]: first-start credentials and certificate, by the scripts compose's `init` service runs.
 //! - [`nginx`]: NGINX rendered from the shipped templates; [`stack`]: Redis + replicas + NGINX (the native twin).
@@ -17,6 +18,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod chaos;
 pub mod http;
 pub mod init;
 pub mod load;
