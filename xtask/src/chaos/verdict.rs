@@ -130,6 +130,7 @@ impl Report {
             "load": s.json(),
             "counter_moved": self.counted,
             "lost": self.lost,
+            "counted_not_acknowledged": (self.counted - self.summary.succeeded as i64).max(0),
             "double_counted": self.double_counted,
             "recovery_ms": self.recoveries.iter().map(|r| r.map(ms)).collect::<Vec<_>>(),
             "passed": self.passed(),
@@ -148,7 +149,7 @@ impl Report {
             s.failures.iter().map(|(k, n)| format!("{n} ({k})")).collect::<Vec<_>>().join(", ")
         };
         format!(
-            "| {} | {} | {} | {} | {} | {others} | {} | {} | {recovery} | {} |",
+            "| {} | {} | {} | {} | {} | {others} | {} | {} | {} | {recovery} | {} |",
             self.scenario.name(),
             self.cycles,
             s.sent,
@@ -156,14 +157,15 @@ impl Report {
             s.unavailable,
             self.lost,
             self.double_counted,
+            (self.counted - s.succeeded as i64).max(0),
             if self.passed() { "pass" } else { "FAIL" }
         )
     }
 }
 
 pub fn table_header() -> &'static str {
-    "| scenario | cycles | sent | succeeded | 503 | other failures | lost | double counted | recovery ms p50 / max | verdict |\n\
-     |---|---:|---:|---:|---:|---|---:|---:|---:|---|"
+    "| scenario | cycles | sent | succeeded | 503 | other failures | lost | double counted | counted, not acked \
+     | recovery ms p50 / max | verdict |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"
 }
 
 /// Per Redis `Up` mark: the time to the first success ending after it (`None` if none ended before the next stop).
