@@ -53,7 +53,6 @@ fn replicas_killed_or_restarted_in_turn_lose_nothing_and_count_nothing_twice() {
     assert!(killed.passed(), "replica SIGKILL: {:?}", killed.violations);
     for report in [&killed, &rolling] {
         assert_eq!((report.lost, report.double_counted), (0, 0), "{}", report.scenario.name());
-        assert_eq!(report.summary.unavailable, 0, "{}: no 503 while Redis is up", report.scenario.name());
     }
     // Not zero (see README, "Chaos"): with retries off for /count, each stopped replica costs the request that finds
     // its connection closed. Bounded by a few per restart, never a batch.
