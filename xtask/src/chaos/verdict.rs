@@ -133,6 +133,11 @@ impl Report {
             "counted_not_acknowledged": (self.counted - self.summary.succeeded as i64).max(0),
             "double_counted": self.double_counted,
             "recovery_ms": self.recoveries.iter().map(|r| r.map(ms)).collect::<Vec<_>>(),
+            "events": self.events.iter().map(|e| json!({
+                "at_ms": ms(e.at),
+                "target": e.target,
+                "what": format!("{:?}", e.kind),
+            })).collect::<Vec<_>>(),
             "passed": self.passed(),
             "violations": self.violations,
         })
