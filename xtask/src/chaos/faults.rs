@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::stack::Stack;
+use crate::{http, stack::Stack, wait};
 
 /// How long a stopped process may take to exit, or a started one to serve.
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -23,7 +23,7 @@ pub trait Faults {
     fn start_redis(&mut self) -> Result<(), String>;
     /// Stop replica `index` with `signal` and return once it has exited.
     fn stop_replica(&mut self, index: usize, signal: Signal) -> Result<(), String>;
-    /// Start replica `index` again (on its old address) and return once it listens.
+    /// Start replica `index` again (on its old address) and return once it is ready.
     fn start_replica(&mut self, index: usize) -> Result<(), String>;
     /// The counter as Redis has it.
     fn counter(&self) -> Result<i64, String>;
@@ -63,7 +63,12 @@ impl Faults for Native<'_> {
 
     fn start_replica(&mut self, index: usize) -> Result<(), String> {
         let replica = self.stack.replicas.get_mut(index).ok_or("no such replica")?;
-        replica.restart(Signal::SIGKILL, DEADLINE)
+        replica.restart(Signal::SIGKILL, DEADLINE)?;
+        // Back in service means ready, not just listening: a replica still starting on busy cores can fail NGINX's
+        // first requests, and NGINX then skips it for fail_timeout.
+        let port = replica.port;
+        let ready = || http::get(port, "/readyz").is_ok_and(|(status, _)| status == 200);
+        wait::until("the restarted replica to be ready", DEADLINE, ready).map(drop)
     }
 
     fn counter(&self) -> Result<i64, String> {
