@@ -198,8 +198,9 @@ fn health(answers: &[Answer], events: &[Event]) -> Vec<String> {
     }
     let downs = events.iter().filter(|e| e.target == "redis" && e.kind == EventKind::Down);
     for (cycle, down) in downs.enumerate() {
-        let start = events.iter().find(|e| e.target == "redis" && e.kind == EventKind::Start && e.at >= down.at);
-        let until = start.map_or(Duration::MAX, |e| e.at);
+        // Until Redis answers PING again: a probe sent while it was still starting saw it down too.
+        let up = events.iter().find(|e| e.target == "redis" && e.kind == EventKind::Up && e.at >= down.at);
+        let until = up.map_or(Duration::MAX, |e| e.at);
         let in_outage = |a: &&Answer| a.path == "/readyz" && a.at > down.at && a.at < until;
         if !answers.iter().filter(in_outage).any(|a| a.status == 503) {
             v.push(format!("cycle {}: /readyz never answered 503 while Redis was down", cycle + 1));
