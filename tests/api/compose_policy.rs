@@ -120,6 +120,7 @@ fn only_web_reaches_redis_and_nginx_reaches_only_web() {
     let redis = &compose["services"]["redis"];
     assert!(redis["ports"].is_null(), "redis is never published");
     assert!(strings(&redis["command"]).windows(2).any(|w| w == ["--appendonly", "yes"]), "AOF on");
+    assert!(strings(&redis["command"]).windows(2).any(|w| w == ["--appendfsync", "always"]), "fsync before replying");
     assert!(strings(&redis["volumes"]).contains(&"redis-data:/data".into()), "data on the named volume");
     assert!(compose["services"]["web"]["ports"].is_null(), "replicas are reached through NGINX only");
     assert_eq!(strings(&compose["services"]["nginx"]["ports"]), ["5002:5002", "5443:5443"], "no status port");

@@ -14,9 +14,12 @@ pub struct App {
     pub port: u16,
     pub metrics_port: u16,
     process: Process,
+    /// Kept so [`App::restart`] starts the same replica again on the same ports.
+    spec: AppSpec,
 }
 
 /// How to start a replica.
+#[derive(Clone)]
 pub struct AppSpec {
     pub binary: PathBuf,
     pub redis_port: u16,
@@ -28,7 +31,10 @@ pub struct AppSpec {
 impl App {
     /// Start a replica on free ports (loopback only, JSON logs to `spec.log`) without waiting for it.
     pub fn spawn(spec: &AppSpec) -> Result<Self, String> {
-        let (port, metrics_port) = (wait::free_port(), wait::free_port());
+        Self::spawn_on(spec, wait::free_port(), wait::free_port())
+    }
+
+    fn spawn_on(spec: &AppSpec, port: u16, metrics_port: u16) -> Result<Self, String> {
         let mut command = Command::new(&spec.binary);
         command
             .env_clear()
@@ -42,7 +48,18 @@ impl App {
             .envs(spec.env.iter().map(|(k, v)| (k, v)));
         let process =
             Process::spawn(&format!("visit-counter:{port}"), command, &spec.log).map_err(|e| e.to_string())?;
-        Ok(Self { port, metrics_port, process })
+        Ok(Self { port, metrics_port, process, spec: spec.clone() })
+    }
+
+    /// Stop with `signal` (if still running) and start the same replica again on the same ports, as a container
+    /// restart does; returns once it listens. NGINX knows replicas by port, so it sends to the new process.
+    pub fn restart(&mut self, signal: Signal, deadline: Duration) -> Result<(), String> {
+        self.process.stop(signal, deadline)?;
+        let port = self.port;
+        wait::until("the old replica's port to be free", deadline, || !wait::listening(port))?;
+        *self = Self::spawn_on(&self.spec, self.port, self.metrics_port)?;
+        wait::until("the restarted replica to listen", deadline, || wait::listening(port))?;
+        Ok(())
     }
 
     /// Start a replica and wait until `/healthz` answers 200.

@@ -9,6 +9,8 @@
 //! - [`redis`]: a `redis-server` with AOF in a directory of its own, restartable on the same data.
 //! - [`app`]: a `visit-counter` replica pointed at that Redis.
 //! - [`bench`]: `cargo xtask bench`; [`sink`]: an OTLP/HTTP sink it exports to.
+//! - [`load`]: `cargo xtask load`, the HTTP load engine (every request recorded) that `chaos` drives too.
+//! - [`chaos`]: `cargo xtask chaos`, Redis and replica restarts under load and the verdict on them.
 //! - [`wait`]: polling with a deadline (never sleeping as synchronisation) and free-port discovery.
 //! - [`init`]: first-start credentials and certificate, by the scripts compose's `init` service runs.
 //! - [`nginx`]: NGINX rendered from the shipped templates; [`stack`]: Redis + replicas + NGINX (the native twin).
@@ -16,8 +18,10 @@
 
 pub mod app;
 pub mod bench;
+pub mod chaos;
 pub mod http;
 pub mod init;
+pub mod load;
 pub mod nginx;
 pub mod paths;
 pub mod process;

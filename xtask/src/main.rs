@@ -13,6 +13,10 @@ struct Cli {
 enum Command {
     /// Measure /count (and /healthz, for the ceiling) on one release replica and a local Redis with wrk.
     Bench(xtask::bench::Options),
+    /// Restart Redis (SIGTERM, SIGKILL) and replicas under load, then check nothing acknowledged was lost.
+    Chaos(xtask::chaos::cli::Options),
+    /// Bounded HTTP load on one loopback URL (default: /count through the native twin); a summary of every request.
+    Load(xtask::load::Options),
     /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see README).
     #[command(subcommand)]
     Stack(xtask::stack::cli::StackCommand),
@@ -22,6 +26,8 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(options) => xtask::bench::run(&options),
+        Command::Chaos(options) => xtask::chaos::cli::run(&options),
+        Command::Load(options) => xtask::load::run(&options),
         Command::Stack(command) => xtask::stack::cli::run(&command),
     };
     if let Err(e) = result {
