@@ -9,6 +9,7 @@ mod drain;
 mod helpers;
 mod nginx_config;
 mod otlp;
+mod prometheus_rules;
 mod resilience;
 mod stack;
 mod stack_cli;
