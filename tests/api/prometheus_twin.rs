@@ -1,0 +1,91 @@
+//! The real Prometheus on the native twin, started from the shipped config and rules (`xtask::prometheus`): the
+//! twin's override touches nothing but target lists, every target is up, and under a little load every recording
+//! rule produces a series and no rule fails to evaluate.
+
+use serde_yaml::Value as Yaml;
+use xtask::prometheus::{self, DISCOVERY_KEYS, DROPPED, OVERRIDDEN, Targets};
+
+use crate::{
+    prometheus_api::{Api, background_load},
+    stack::spawn_monitored_stack,
+};
+
+/// The config with the target lists (and the jobs only a Collector serves) set aside.
+fn without_targets(mut config: Yaml) -> Yaml {
+    let jobs = config["scrape_configs"].as_sequence_mut().unwrap();
+    jobs.retain(|job| !DROPPED.contains(&job["job_name"].as_str().unwrap()));
+    for job in jobs.iter_mut() {
+        DISCOVERY_KEYS.iter().for_each(|k| drop(job.as_mapping_mut().unwrap().remove(*k)));
+    }
+    config
+}
+
+#[test]
+fn the_twin_override_replaces_target_lists_only_and_copies_the_rules_unchanged() {
+    let targets = Targets(OVERRIDDEN.iter().map(|job| (job.to_string(), vec![1234])).collect());
+    let shipped = prometheus::shipped().unwrap();
+    let jobs: Vec<&str> =
+        shipped["scrape_configs"].as_sequence().unwrap().iter().map(|j| j["job_name"].as_str().unwrap()).collect();
+    assert_eq!(
+        jobs.len(),
+        OVERRIDDEN.len() + DROPPED.len(),
+        "every shipped job is either overridden or dropped: {jobs:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let rendered = prometheus::render(dir.path(), &targets).unwrap();
+    let rendered: Yaml = serde_yaml::from_str(&std::fs::read_to_string(rendered).unwrap()).unwrap();
+
+    assert_eq!(without_targets(rendered.clone()), without_targets(shipped), "only target lists differ");
+    for job in rendered["scrape_configs"].as_sequence().unwrap() {
+        assert_eq!(job["static_configs"][0]["targets"][0], "127.0.0.1:1234", "{job:?}");
+    }
+    for entry in std::fs::read_dir(prometheus::shipped_dir().join("rules")).unwrap().map(Result::unwrap) {
+        let copy = std::fs::read(dir.path().join("rules").join(entry.file_name())).unwrap();
+        assert_eq!(copy, std::fs::read(entry.path()).unwrap(), "{:?} copied byte for byte", entry.file_name());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_twin_every_target_is_up_and_every_recording_rule_produces_a_series() {
+    let t = spawn_monitored_stack(2);
+    let api = Api::of(&t);
+    let _load = background_load(&t);
+
+    let targets = api.poll("every target up", |api| async move {
+        let active = api.get("/api/v1/targets").await?["activeTargets"].as_array()?.clone();
+        // Two replicas, both exporters and Prometheus itself: discovered (not an empty list) and all up.
+        (active.len() == 5 && active.iter().all(|t| t["health"] == "up")).then_some(active)
+    });
+    let targets = targets.await;
+    let jobs: Vec<&str> = targets.iter().filter_map(|t| t["labels"]["job"].as_str()).collect();
+    assert_eq!(jobs.iter().filter(|j| **j == "web").count(), 2, "both replicas are scraped: {jobs:?}");
+    for job in ["redis", "nginx", "prometheus"] {
+        assert!(jobs.contains(&job), "{job} is scraped: {jobs:?}");
+    }
+
+    for group in api.rule_groups().await {
+        let fast = group["interval"].as_f64().unwrap_or(15.0) <= 15.0;
+        for rule in group["rules"].as_array().unwrap().iter().filter(|r| r["type"] == "recording") {
+            let (name, expr) = (rule["name"].as_str().unwrap(), rule["query"].as_str().unwrap());
+            // The 30-day group runs every 5 minutes: its expressions are evaluated directly instead.
+            let query = if fast { name } else { expr };
+            api.poll(&format!("a series from {name}"), |api| async move {
+                let result = api.query(query).await?;
+                (!result.as_array()?.is_empty()).then_some(())
+            })
+            .await;
+        }
+    }
+    for group in api.rule_groups().await {
+        for rule in group["rules"].as_array().unwrap() {
+            assert_ne!(rule["health"], "err", "{}: {}", rule["name"], rule["lastError"]);
+            assert!(
+                rule["lastError"].as_str().unwrap_or_default().is_empty(),
+                "{}: {}",
+                rule["name"],
+                rule["lastError"]
+            );
+        }
+    }
+}
