@@ -44,13 +44,13 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends openssl=3.0.* \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 init && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin init \
-    && mkdir -p /init/redis /init/web /init/redis-exporter /init/tls \
-    && chown 10001:10001 /init/redis /init/web /init/redis-exporter /init/tls \
-    && chmod 0750 /init/redis /init/web /init/redis-exporter /init/tls
-COPY deploy/init/credentials.sh deploy/init/tls.sh /usr/local/bin/
+    && mkdir -p /init/redis /init/web /init/redis-exporter /init/grafana /init/tls \
+    && chown 10001:10001 /init/redis /init/web /init/redis-exporter /init/grafana /init/tls \
+    && chmod 0750 /init/redis /init/web /init/redis-exporter /init/grafana /init/tls
+COPY deploy/init/credentials.sh deploy/init/grafana.sh deploy/init/tls.sh /usr/local/bin/
 USER 10001:10001
 HEALTHCHECK NONE
-CMD ["bash", "-c", "credentials.sh /init/redis /init/web /init/redis-exporter && tls.sh /init/tls"]
+CMD ["bash", "-c", "credentials.sh /init/redis /init/web /init/redis-exporter && grafana.sh /init/grafana && tls.sh /init/tls"]
 
 # ---- busybox: a static wget for the health checks of images that have no HTTP client.
 FROM busybox:${BUSYBOX_VERSION} AS busybox

@@ -64,18 +64,14 @@ async fn on_the_twin_every_target_is_up_and_every_recording_rule_produces_a_seri
         assert!(jobs.contains(&job), "{job} is scraped: {jobs:?}");
     }
 
-    for group in api.rule_groups().await {
-        let fast = group["interval"].as_f64().unwrap_or(15.0) <= 15.0;
-        for rule in group["rules"].as_array().unwrap().iter().filter(|r| r["type"] == "recording") {
-            let (name, expr) = (rule["name"].as_str().unwrap(), rule["query"].as_str().unwrap());
-            // The 30-day group runs every 5 minutes: its expressions are evaluated directly instead.
-            let query = if fast { name } else { expr };
-            api.poll(&format!("a series from {name}"), |api| async move {
-                let result = api.query(query).await?;
-                (!result.as_array()?.is_empty()).then_some(())
-            })
-            .await;
-        }
+    let groups = api.rule_groups().await;
+    assert!(groups.iter().all(|g| g["interval"].as_f64() == Some(15.0)), "every group at the global interval");
+    let recording = groups.iter().flat_map(|g| g["rules"].as_array().unwrap()).filter(|r| r["type"] == "recording");
+    for name in recording.map(|r| r["name"].as_str().unwrap()) {
+        api.poll(&format!("a series from {name}"), |api| async move {
+            (!api.query(name).await?.as_array()?.is_empty()).then_some(())
+        })
+        .await;
     }
     for group in api.rule_groups().await {
         for rule in group["rules"].as_array().unwrap() {

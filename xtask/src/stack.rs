@@ -3,8 +3,9 @@
 //! tests); `cargo xtask stack up` detaches them into a pid file that `stack down` and `stack status` read.
 //!
 //! State lives under one directory, laid out like compose's volumes:
-//! `data/redis/` (redis-data), `credentials/{redis,web}/` and `tls/` (written by `deploy/init/`), and `run/`
-//! (rendered NGINX config, pid file, logs; recreated by every start).
+//! `data/redis/` (redis-data), `credentials/{redis,web,exporter}/` and `tls/` (written by `deploy/init/`), and `run/`
+//! (rendered NGINX config, pid file, logs, and with monitoring on the exporters and Prometheus; recreated by every
+//! start).
 
 pub mod cli;
 pub mod monitoring;
