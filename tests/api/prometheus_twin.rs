@@ -5,9 +5,14 @@
 use serde_yaml::Value as Yaml;
 use xtask::prometheus::{self, DISCOVERY_KEYS, DROPPED, OVERRIDDEN, Targets};
 
+use xtask::{
+    init::Credentials,
+    redis::{Acl, Redis},
+};
+
 use crate::{
     prometheus_api::{Api, background_load},
-    stack::spawn_monitored_stack,
+    stack::{spawn_monitored_stack, spawn_stack},
 };
 
 /// The config with the target lists (and the jobs only a Collector serves) set aside.
@@ -84,4 +89,21 @@ async fn on_the_twin_every_target_is_up_and_every_recording_rule_produces_a_seri
             );
         }
     }
+}
+
+#[test]
+fn the_redis_exporters_user_reads_server_state_and_nothing_else() {
+    let t = spawn_stack(1);
+    let dir = t.stack.dir.join("credentials");
+    let password = std::fs::read_to_string(dir.join("exporter").join("exporter.password")).unwrap().trim().to_owned();
+    let acl = Acl { file: dir.join("redis").join("users.acl"), user: Credentials::EXPORTER_USER.into(), password };
+    let exporter = Redis::attach(t.stack.redis.port(), &dir, Some(acl));
+
+    assert!(exporter.cli(&["INFO", "server"]).unwrap().contains("redis_version"));
+    assert!(exporter.cli(&["CONFIG", "GET", "maxmemory"]).unwrap().contains("maxmemory"));
+    for denied in [&["GET", "visits"][..], &["INCR", "visits"], &["FLUSHALL"], &["CONFIG", "SET", "maxmemory", "1"]] {
+        let reply = exporter.cli(denied).expect_err("denied");
+        assert!(reply.contains("NOPERM"), "{denied:?}: {reply}");
+    }
+    assert_eq!(t.stack.counter().unwrap(), 0, "the denied commands changed nothing");
 }
