@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::{
     collector_config::spanmetrics_series,
     compose_policy::root,
+    helpers::heavy_load,
     prometheus_api::{Api, background_load},
     stack::spawn_monitored_stack,
 };
@@ -105,6 +106,8 @@ fn every_datasource_the_dashboards_use_is_provisioned_with_exemplars_linked_to_j
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_panel_query_returns_data_on_the_twin_except_the_listed_collector_series() {
+    // Prometheus starting and a background load: kept apart from the exactness tests, like other loads.
+    let _heavy = heavy_load().await;
     let t = spawn_monitored_stack(2);
     let api = Api::of(&t);
     let _load = background_load(&t);

@@ -11,6 +11,7 @@ use xtask::{
 };
 
 use crate::{
+    helpers::heavy_load,
     prometheus_api::{Api, background_load},
     stack::{spawn_monitored_stack, spawn_stack},
 };
@@ -53,6 +54,8 @@ fn the_twin_override_replaces_target_lists_only_and_copies_the_rules_unchanged()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_the_twin_every_target_is_up_and_every_recording_rule_produces_a_series() {
+    // Prometheus starting and a background load: kept apart from the exactness tests, like other loads.
+    let _heavy = heavy_load().await;
     let t = spawn_monitored_stack(2);
     let api = Api::of(&t);
     let _load = background_load(&t);

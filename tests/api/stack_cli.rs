@@ -10,7 +10,7 @@ use xtask::stack::{
     pids,
 };
 
-use crate::helpers::{BINARY, client};
+use crate::helpers::{BINARY, client, heavy_load};
 
 /// Stops a detached stack even when an assertion fails first.
 struct Detached<'a>(&'a std::path::Path);
@@ -54,8 +54,10 @@ async fn down_stops_every_process_by_pid_and_keeps_the_data_until_wiped() {
     assert!(!state.exists(), "--wipe removes data, credentials and certificate");
 }
 
-#[test]
-fn a_monitored_stack_detaches_and_down_stops_prometheus_and_the_exporters_too() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_monitored_stack_detaches_and_down_stops_prometheus_and_the_exporters_too() {
+    // Prometheus starting: kept apart from the exactness tests.
+    let _heavy = heavy_load().await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("stack");
     let _guard = Detached(&state);
