@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # usage: scripts/test.sh
 # Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli, nginx,
-# envsubst, openssl, curl, promtool) if they are missing, then the static checks of the Docker files (scripts/static-checks.sh),
-# `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
+# envsubst, openssl, curl, prometheus/promtool and the Redis and NGINX exporters) if they are missing, then the static
+# checks of the Docker files (scripts/static-checks.sh), `cargo fmt --check`, `cargo clippy -D warnings` and every
+# test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v prometheus-redis-exporter >/dev/null || missing+=(prometheus-redis-exporter)
+command -v prometheus-nginx-exporter >/dev/null || missing+=(prometheus-nginx-exporter)
 command -v nginx >/dev/null || missing+=(nginx)
 command -v envsubst >/dev/null || missing+=(gettext-base)
 command -v openssl >/dev/null || missing+=(openssl)

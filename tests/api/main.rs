@@ -2,15 +2,21 @@
 //! process harness that `cargo xtask` uses too.
 
 mod chaos;
+mod collector_config;
 mod compose_policy;
 mod config;
 mod contract;
 mod counting;
+mod dashboard;
 mod drain;
+mod grafana_config;
 mod helpers;
 mod metrics;
 mod nginx_config;
 mod otlp;
+mod prometheus_api;
+mod prometheus_rules;
+mod prometheus_twin;
 mod resilience;
 mod stack;
 mod stack_cli;

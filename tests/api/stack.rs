@@ -26,9 +26,18 @@ pub fn spawn_stack(replicas: usize) -> TestStack {
 
 /// A stack whose replicas get the extra environment `env`.
 pub fn spawn_stack_with(replicas: usize, env: &[(&str, &str)]) -> TestStack {
+    spawn(replicas, |spec| spec.env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+/// A stack with its monitoring (the exporters and Prometheus on the shipped config), as `cargo xtask stack up` runs it.
+pub fn spawn_monitored_stack(replicas: usize) -> TestStack {
+    spawn(replicas, |spec| spec.monitoring = true)
+}
+
+fn spawn(replicas: usize, adjust: impl FnOnce(&mut StackSpec)) -> TestStack {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut spec = StackSpec::on_free_ports(dir.path().join("stack"), BINARY.into(), replicas);
-    spec.env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    adjust(&mut spec);
     let stack = Stack::start(&spec).unwrap_or_else(|e| panic!("the stack starts: {e}"));
     TestStack { stack, http: client(), _dir: dir }
 }

@@ -1,6 +1,8 @@
 //! `stack up` / `stack down` as a user runs them: the stack detaches into a pid file, `down` stops every process by
 //! pid and keeps the data (the counter continues on the next start), `down --wipe` removes it.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use xtask::stack::{
     Stack, StackSpec,
@@ -8,7 +10,7 @@ use xtask::stack::{
     pids,
 };
 
-use crate::helpers::{BINARY, client};
+use crate::helpers::{BINARY, client, heavy_load};
 
 /// Stops a detached stack even when an assertion fails first.
 struct Detached<'a>(&'a std::path::Path);
@@ -50,4 +52,27 @@ async fn down_stops_every_process_by_pid_and_keeps_the_data_until_wiped() {
     drop(again);
     down(&state, true).unwrap();
     assert!(!state.exists(), "--wipe removes data, credentials and certificate");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_monitored_stack_detaches_and_down_stops_prometheus_and_the_exporters_too() {
+    // Prometheus starting: kept apart from the exactness tests.
+    let _heavy = heavy_load().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("stack");
+    let _guard = Detached(&state);
+    let mut spec = StackSpec::on_free_ports(state.clone(), BINARY.into(), 1);
+    spec.monitoring = true;
+
+    Stack::start(&spec).expect("stack starts").detach().expect("pid file written");
+    let entries = pids::read(&state).unwrap();
+    let roles: Vec<&str> = entries.iter().map(|e| e.role.as_str()).collect();
+    assert_eq!(roles, ["redis", "web", "nginx", "redis-exporter", "nginx-exporter", "prometheus"]);
+    // Polled: the exporters' /metrics asks Redis and NGINX first, which on a loaded machine can take a moment.
+    let healthy =
+        xtask::wait::until("status: every process ready", Duration::from_secs(20), || status(&state, true).is_ok());
+    healthy.expect("Prometheus and the exporters included");
+
+    down(&state, true).unwrap();
+    assert!(entries.iter().all(|e| !e.alive()), "down stopped them all");
 }

@@ -14,19 +14,27 @@ pub struct Credentials {
     pub redis_dir: PathBuf,
     /// `web.password`: the app's REDIS_PASSWORD_FILE.
     pub web_password_file: PathBuf,
+    /// `exporter.password`: redis_exporter's, for the read-only user [`Credentials::EXPORTER_USER`].
+    pub exporter_password_file: PathBuf,
 }
 
 impl Credentials {
     /// The app's ACL user, as `deploy/init/credentials.sh` names it.
     pub const WEB_USER: &str = "visit-counter";
+    /// redis_exporter's ACL user (server state only, no keys).
+    pub const EXPORTER_USER: &str = "redis-exporter";
 
     /// Run `deploy/init/credentials.sh` (no-op when `dir` already holds credentials).
     pub fn ensure(dir: &Path) -> Result<Self, String> {
-        let (redis_dir, web_dir) = (dir.join("redis"), dir.join("web"));
+        let (redis_dir, web_dir, exporter_dir) = (dir.join("redis"), dir.join("web"), dir.join("exporter"));
         let mut command = script("credentials.sh");
-        command.arg(&redis_dir).arg(&web_dir).env("REDIS_VERSION", redis_version()?);
+        command.arg(&redis_dir).arg(&web_dir).arg(&exporter_dir).env("REDIS_VERSION", redis_version()?);
         run(command)?;
-        Ok(Self { web_password_file: web_dir.join("web.password"), redis_dir })
+        Ok(Self {
+            web_password_file: web_dir.join("web.password"),
+            exporter_password_file: exporter_dir.join("exporter.password"),
+            redis_dir,
+        })
     }
 
     /// The full-access user for tools (`redis-cli`), never given to the app.

@@ -14,17 +14,21 @@
 //! - [`wait`]: polling with a deadline (never sleeping as synchronisation) and free-port discovery.
 //! - [`init`]: first-start credentials and certificate, by the scripts compose's `init` service runs.
 //! - [`nginx`]: NGINX rendered from the shipped templates; [`stack`]: Redis + replicas + NGINX (the native twin).
+//! - [`prometheus`]: Prometheus on the shipped config and rules (twin override); [`exporters`]: Redis and NGINX
+//!   exporters; both started by the twin's monitoring.
 //! - [`http`]: a tiny blocking GET for probes; [`paths`]: the workspace and target directories.
 
 pub mod app;
 pub mod bench;
 pub mod chaos;
+pub mod exporters;
 pub mod http;
 pub mod init;
 pub mod load;
 pub mod nginx;
 pub mod paths;
 pub mod process;
+pub mod prometheus;
 pub mod redis;
 pub mod sink;
 pub mod stack;

@@ -3,10 +3,12 @@
 //! tests); `cargo xtask stack up` detaches them into a pid file that `stack down` and `stack status` read.
 //!
 //! State lives under one directory, laid out like compose's volumes:
-//! `data/redis/` (redis-data), `credentials/{redis,web}/` and `tls/` (written by `deploy/init/`), and `run/`
-//! (rendered NGINX config, pid file, logs; recreated by every start).
+//! `data/redis/` (redis-data), `credentials/{redis,web,exporter}/` and `tls/` (written by `deploy/init/`), and `run/`
+//! (rendered NGINX config, pid file, logs, and with monitoring on the exporters and Prometheus; recreated by every
+//! start).
 
 pub mod cli;
+pub mod monitoring;
 pub mod pids;
 
 use std::{path::PathBuf, time::Duration};
@@ -19,6 +21,7 @@ use crate::{
     redis::Redis,
     wait,
 };
+use monitoring::{Monitoring, Watched};
 
 /// How long the whole stack may take to become ready.
 const READY_DEADLINE: Duration = Duration::from_secs(20);
@@ -33,18 +36,23 @@ pub struct StackSpec {
     pub status_port: u16,
     /// Extra environment for every replica.
     pub env: Vec<(String, String)>,
+    /// Also start the exporters and Prometheus (`stack up` does; most tests need only the request path).
+    pub monitoring: bool,
+    pub prometheus_port: u16,
 }
 
 impl StackSpec {
     /// A stack in `dir` on free loopback ports (tests run several at once).
     pub fn on_free_ports(dir: PathBuf, binary: PathBuf, replicas: usize) -> Self {
         let (port, tls_port, status_port) = (wait::free_port(), wait::free_port(), wait::free_port());
-        Self { dir, binary, replicas, port, tls_port, status_port, env: Vec::new() }
+        let prometheus_port = wait::free_port();
+        Self { dir, binary, replicas, port, tls_port, status_port, env: Vec::new(), monitoring: false, prometheus_port }
     }
 }
 
-/// A running stack. Fields drop in order: NGINX first, then the replicas, then Redis.
+/// A running stack. Fields drop in order: the monitoring first, NGINX, then the replicas, then Redis.
 pub struct Stack {
+    pub monitoring: Option<Monitoring>,
     pub nginx: Nginx,
     pub replicas: Vec<App>,
     pub redis: Redis,
@@ -82,7 +90,18 @@ impl Stack {
         })?;
         wait::until("a ready replica through nginx", READY_DEADLINE, || ready(nginx.port, "/readyz"))
             .map_err(|e| format!("{e}\n{}", nginx.log()))?;
-        Ok(Self { nginx, replicas, redis, dir: spec.dir.clone() })
+        let monitoring = if spec.monitoring {
+            let watched = Watched {
+                credentials: &credentials,
+                redis_port: redis.port(),
+                nginx_status_port: nginx.status_port,
+                replica_metrics_ports: replicas.iter().map(|a| a.metrics_port).collect(),
+            };
+            Some(Monitoring::start(&run.join("monitoring"), spec.prometheus_port, &watched)?)
+        } else {
+            None
+        };
+        Ok(Self { monitoring, nginx, replicas, redis, dir: spec.dir.clone() })
     }
 
     /// The counter as Redis has it (read as the admin user: the app's own user may not GET).
@@ -93,6 +112,7 @@ impl Stack {
     /// Write the pid file and leave every process running (for `stack up`).
     pub fn detach(mut self) -> Result<(), String> {
         pids::write(&self.dir, &self)?;
+        self.monitoring.iter_mut().for_each(Monitoring::detach);
         self.nginx.detach();
         self.replicas.iter_mut().for_each(App::detach);
         self.redis.detach();

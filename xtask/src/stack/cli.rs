@@ -46,6 +46,9 @@ pub struct UpOptions {
     /// NGINX stub_status port (loopback only).
     #[arg(long, default_value_t = 8081)]
     pub status_port: u16,
+    /// Prometheus port, as in compose (the exporters get free loopback ports).
+    #[arg(long, default_value_t = 9090)]
+    pub prometheus_port: u16,
 }
 
 pub fn run(command: &StackCommand) -> Result<(), String> {
@@ -63,6 +66,9 @@ fn up(dir: PathBuf, options: &UpOptions) -> Result<(), String> {
         ("redis-cli", "redis-tools"),
         ("nginx", "nginx"),
         ("envsubst", "gettext-base"),
+        ("prometheus", "prometheus"),
+        ("prometheus-redis-exporter", "prometheus-redis-exporter"),
+        ("prometheus-nginx-exporter", "prometheus-nginx-exporter"),
     ] {
         paths::require(program, &format!("apt-get install {package}"))?;
     }
@@ -87,11 +93,17 @@ fn up(dir: PathBuf, options: &UpOptions) -> Result<(), String> {
         tls_port: options.tls_port,
         status_port: options.status_port,
         env: Vec::new(),
+        monitoring: true,
+        prometheus_port: options.prometheus_port,
     };
     let stack = Stack::start(&spec)?;
     println!(
         "up: {} replicas behind http://127.0.0.1:{}/ and https://127.0.0.1:{}/",
         options.replicas, spec.port, spec.tls_port
+    );
+    println!(
+        "Prometheus: http://127.0.0.1:{}/ (shipped rules; scrapes every replica and both exporters)",
+        spec.prometheus_port
     );
     println!("state, logs and data: {}", dir.display());
     stack.detach()
@@ -100,8 +112,9 @@ fn up(dir: PathBuf, options: &UpOptions) -> Result<(), String> {
 /// Stop the detached stack whose state is in `dir`; with `wipe`, delete that state too.
 pub fn down(dir: &std::path::Path, wipe: bool) -> Result<(), String> {
     let entries = pids::read(dir)?;
-    // NGINX first (no new requests), then the replicas (they drain), then Redis (SIGTERM writes the AOF).
-    for role in ["nginx", "web", "redis"] {
+    // Prometheus and the exporters first (they only watch), then NGINX (no new requests), then the replicas (they
+    // drain), then Redis (SIGTERM writes the AOF).
+    for role in ["prometheus", "redis-exporter", "nginx-exporter", "nginx", "web", "redis"] {
         for entry in entries.iter().filter(|e| e.role == role) {
             pids::terminate(entry, Duration::from_secs(15))?;
         }
@@ -150,6 +163,8 @@ fn probe(dir: &std::path::Path, entry: &Entry) -> Value {
                 .and_then(|acl| Redis::attach(port, dir, Some(acl)).cli(&["PING"]))
                 .map(|reply| format!("PING: {reply}")),
             "web" => http_check(port, "/readyz"),
+            "prometheus" => http_check(port, "/-/ready"),
+            "redis-exporter" | "nginx-exporter" => http_check(port, "/metrics"),
             _ => http_check(port, "/readyz").and_then(|a| {
                 http_check(*entry.ports.get(2).unwrap_or(&0), "/stub_status").map(|b| format!("{a}; {b}"))
             }),

@@ -14,10 +14,10 @@ use crate::wait;
 /// One process of a detached stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// `redis`, `web` or `nginx`.
+    /// `redis`, `web`, `nginx`, `redis-exporter`, `nginx-exporter` or `prometheus`.
     pub role: String,
     pub pid: u32,
-    /// redis: port; web: port, metrics port; nginx: port, TLS port, status port.
+    /// redis: port; web: port, metrics port; nginx: port, TLS port, status port; the others: their port.
     pub ports: Vec<u16>,
 }
 
@@ -27,6 +27,9 @@ impl Entry {
         match self.role.as_str() {
             "redis" => "redis-server",
             "web" => "visit-counter",
+            "prometheus" => "prometheus",
+            "redis-exporter" => "prometheus-redis-exporter",
+            "nginx-exporter" => "prometheus-nginx-exporter",
             _ => "nginx",
         }
     }
@@ -36,7 +39,9 @@ impl Entry {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
         let zombie = stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'));
         let comm = std::fs::read_to_string(format!("/proc/{}/comm", self.pid)).unwrap_or_default();
-        !stat.is_empty() && !zombie && comm.trim() == self.program()
+        // The kernel keeps 15 bytes of the name (`prometheus-redi`).
+        let program: String = self.program().chars().take(15).collect();
+        !stat.is_empty() && !zombie && comm.trim() == program
     }
 }
 
@@ -49,6 +54,11 @@ pub fn write(dir: &Path, stack: &Stack) -> Result<(), String> {
     lines.extend(stack.replicas.iter().map(|a| format!("web {} {} {}", a.pid(), a.port, a.metrics_port)));
     let n = &stack.nginx;
     lines.push(format!("nginx {} {} {} {}", n.pid(), n.port, n.tls_port, n.status_port));
+    if let Some(m) = &stack.monitoring {
+        lines.push(format!("redis-exporter {} {}", m.redis_exporter.pid(), m.redis_exporter.port));
+        lines.push(format!("nginx-exporter {} {}", m.nginx_exporter.pid(), m.nginx_exporter.port));
+        lines.push(format!("prometheus {} {}", m.prometheus.pid(), m.prometheus.port));
+    }
     std::fs::write(path(dir), lines.join("\n") + "\n").map_err(|e| format!("cannot write the pid file: {e}"))
 }
 
