@@ -1,4 +1,4 @@
-//! The Grafana dashboard (`observability/grafana/dashboards/*.json`) against the provisioning and the real Prometheus
+//! The Grafana dashboard (`dashboards/*.json`) against the provisioning and the real Prometheus
 //! of the native twin: every datasource uid it names is provisioned, and under a short load every query of every
 //! panel (found by walking the JSON, so a new panel is covered without touching this file) returns data. The only
 //! queries not run are those on series that only the Collector produces (no Collector runs here); they are listed,
@@ -25,7 +25,7 @@ const COLLECTOR_OWN: [&str; 3] = [
 ];
 
 fn dashboards() -> Vec<(String, Value)> {
-    let dir = root().join("observability").join("grafana").join("dashboards");
+    let dir = root().join("dashboards");
     let files = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -18,7 +18,7 @@ fn grafana_is_anonymous_read_only_with_a_generated_admin_password_and_provisione
     let volumes: Vec<&str> = grafana["volumes"].as_sequence().unwrap().iter().filter_map(|v| v.as_str()).collect();
     for mount in [
         "./observability/grafana/provisioning:/etc/grafana/provisioning:ro",
-        "./observability/grafana/dashboards:/etc/grafana/dashboards:ro",
+        "./dashboards:/etc/grafana/dashboards:ro",
         "grafana-credentials:/run/credentials:ro",
     ] {
         assert!(volumes.contains(&mount), "grafana mounts {mount}");
