@@ -63,6 +63,17 @@ impl TestApp {
         self.http.get(self.app.url(path)).header(ACCEPT, accept).send().await.expect("request sent")
     }
 
+    /// The app's log once it contains `needle` (lines are written by a background thread, a moment after the
+    /// response), or the log as it is after 5 s.
+    pub fn log_with(&self, needle: &str) -> String {
+        let mut log = String::new();
+        let _ = xtask::wait::until(needle, std::time::Duration::from_secs(5), || {
+            log = self.app.log();
+            log.contains(needle)
+        });
+        log
+    }
+
     /// The counter as Redis has it.
     pub fn counter(&self) -> i64 {
         self.redis.get_i64("visits").expect("GET visits")

@@ -95,7 +95,8 @@ async fn traceparent_continues_the_callers_trace_and_names_the_server_span() {
     assert_eq!(server.parent_span_id, PARENT_SPAN);
     assert_eq!(traceparent, format!("00-{PARENT_TRACE}-{}-01", server.span_id));
     // The request's JSON log line carries the same ids.
-    let line = t.app.log().lines().find(|l| l.contains("request completed")).map(str::to_owned).expect("a request log");
+    let log = t.log_with("request completed");
+    let line = log.lines().find(|l| l.contains("request completed")).map(str::to_owned).expect("a request log");
     let line: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(line["trace_id"], PARENT_TRACE);
     assert_eq!(line["span_id"], server.span_id.as_str());
@@ -122,13 +123,18 @@ async fn sigterm_exports_every_span_served_before_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rust_log_filters_logs_but_not_traces() {
     let mut collector = FakeCollectorServer::start().await.unwrap();
-    let t = traced_app(&collector, &[("RUST_LOG", "warn")]).await;
+    let mut t = traced_app(&collector, &[("RUST_LOG", "warn")]).await;
 
     t.get("/count").await;
 
     let spans = collector.exported_spans(2, Duration::from_secs(10)).await;
     assert!(spans.iter().any(|s| s.name == "GET /count") && spans.iter().any(|s| s.name == "INCR"));
-    assert!(!t.app.log().contains("request completed"), "no INFO log lines at RUST_LOG=warn");
+    // An ERROR line written after the request proves the log writer has caught up before we look for INFO lines.
+    t.redis.stop(Signal::SIGKILL).unwrap();
+    t.get("/count").await;
+    let log = t.log_with("request failed");
+    assert!(log.contains("request failed"), "ERROR lines pass RUST_LOG=warn");
+    assert!(!log.contains("request completed"), "no INFO log lines at RUST_LOG=warn");
 }
 
 #[tokio::test(flavor = "multi_thread")]
