@@ -3,7 +3,8 @@
 //! that serves, cpu/memory requests and limits, non-root, read-only root, no privilege escalation, no capabilities,
 //! the RuntimeDefault seccomp profile, pinned images; Secrets only from generators, none committed. Plus the
 //! guarantees compose gives: rolling updates without lost capacity, a drain shorter than the grace period, AOF with
-//! fsync always on a volume, the never-retry-/count rule and only the app reaching Redis.
+//! fsync always on a volume, the never-retry-/count rule and only the app reaching Redis; and the telemetry
+//! ConfigMaps hold the very bytes of the files compose mounts.
 //! Schema validation of the same objects runs in scripts/k8s-checks.sh.
 
 use std::process::Command;
@@ -21,13 +22,15 @@ fn rendered() -> &'static Vec<(String, Vec<Value>)> {
     RENDERED.get_or_init(|| {
         let status = Command::new(root().join("scripts/k8s-credentials.sh")).output().expect("k8s-credentials.sh");
         assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-        ["deploy/k8s/base", "deploy/k8s/overlays/local"].iter().map(|dir| (dir.to_string(), render(dir))).collect()
+        let dirs = ["deploy/k8s/base", "deploy/k8s/observability", "deploy/k8s/overlays/local"];
+        dirs.iter().map(|dir| (dir.to_string(), render(dir))).collect()
     })
 }
 
 fn render(dir: &str) -> Vec<Value> {
     let output = Command::new("kubectl")
-        .args(["kustomize", dir])
+        // deploy/k8s/observability reads the compose-mounted files outside deploy/k8s (see its kustomization).
+        .args(["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir])
         .current_dir(root())
         .output()
         .expect("kubectl is needed to render deploy/k8s (scripts/test.sh checks for it)");
@@ -216,4 +219,33 @@ fn count_is_never_retried_by_the_ingress() {
     assert_eq!(count.len(), 1, "one Ingress routes /count exactly");
     let annotations = &count[0]["metadata"]["annotations"];
     assert_eq!(annotations["nginx.ingress.kubernetes.io/proxy-next-upstream"].as_str(), Some("off"));
+}
+
+#[test]
+fn telemetry_config_maps_hold_the_files_compose_mounts_byte_for_byte() {
+    let (_, objects) = &rendered()[1];
+    let expected = [
+        ("otel-collector-config", "config.yaml", "observability/otel-collector/config.yaml"),
+        ("jaeger-config", "config.yaml", "observability/jaeger/config.yaml"),
+        ("prometheus-config", "prometheus.yml", "observability/prometheus/prometheus.yml"),
+        ("prometheus-rules", "blind.yml", "observability/prometheus/rules/blind.yml"),
+        ("prometheus-rules", "slo-count.yml", "observability/prometheus/rules/slo-count.yml"),
+    ];
+    let maps: Vec<&Value> = objects.iter().filter(|o| kind(o) == "ConfigMap").collect();
+    for (prefix, key, path) in expected {
+        let generated =
+            |m: &&&Value| m["metadata"]["name"].as_str().is_some_and(|n| n.starts_with(&format!("{prefix}-")));
+        let map = maps.iter().find(generated).unwrap_or_else(|| panic!("ConfigMap {prefix} is generated"));
+        let file = std::fs::read_to_string(root().join(path)).expect(path);
+        assert_eq!(map["data"][key].as_str(), Some(file.as_str()), "{prefix}/{key} differs from {path}");
+    }
+    let rules = std::fs::read_dir(root().join("observability/prometheus/rules")).unwrap();
+    let rule_files = rules.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yml")).count();
+    let mapped =
+        maps.iter().find(|m| m["metadata"]["name"].as_str().unwrap().starts_with("prometheus-rules-")).unwrap();
+    assert_eq!(
+        mapped["data"].as_mapping().map(|m| m.len()),
+        Some(rule_files),
+        "every rule file is in prometheus-rules"
+    );
 }
