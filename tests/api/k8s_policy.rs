@@ -144,12 +144,13 @@ fn secrets_come_from_generators_and_none_is_committed() {
         let text = std::fs::read_to_string(root().join(path)).unwrap_or_default();
         assert!(!text.lines().any(|l| l.trim() == "kind: Secret"), "{path}: a Secret written by hand");
     }
-    let ignored = Command::new("git")
-        .args(["check-ignore", "-q", "deploy/k8s/base/credentials/web/web.password"])
-        .current_dir(root())
-        .status()
-        .expect("git");
-    assert!(ignored.success(), "deploy/k8s/base/credentials/ must be gitignored");
+    for generated in
+        ["deploy/k8s/base/credentials/web/web.password", "deploy/k8s/observability/credentials/grafana/admin.password"]
+    {
+        let ignored =
+            Command::new("git").args(["check-ignore", "-q", generated]).current_dir(root()).status().expect("git");
+        assert!(ignored.success(), "{generated} must be gitignored");
+    }
 }
 
 fn env(container: &Value, key: &str) -> Option<u64> {
@@ -230,6 +231,13 @@ fn telemetry_config_maps_hold_the_files_compose_mounts_byte_for_byte() {
         ("prometheus-config", "prometheus.yml", "observability/prometheus/prometheus.yml"),
         ("prometheus-rules", "blind.yml", "observability/prometheus/rules/blind.yml"),
         ("prometheus-rules", "slo-count.yml", "observability/prometheus/rules/slo-count.yml"),
+        ("grafana-datasources", "datasources.yaml", "observability/grafana/provisioning/datasources/datasources.yaml"),
+        (
+            "grafana-dashboard-provider",
+            "dashboards.yaml",
+            "observability/grafana/provisioning/dashboards/dashboards.yaml",
+        ),
+        ("grafana-dashboards", "visit-counter.json", "dashboards/visit-counter.json"),
     ];
     let maps: Vec<&Value> = objects.iter().filter(|o| kind(o) == "ConfigMap").collect();
     for (prefix, key, path) in expected {
