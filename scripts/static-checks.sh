@@ -35,6 +35,6 @@ echo "==> check-jsonschema (compose-spec)"
 echo "==> hadolint Dockerfile"
 "$venv/bin/hadolint" Dockerfile
 echo "==> yamllint"
-yamllint --strict docker-compose.yml .yamllint observability/
+yamllint --strict docker-compose.yml .yamllint observability/ deploy/k8s/
 echo "==> shellcheck"
 shellcheck scripts/*.sh deploy/init/*.sh .ci/run

@@ -2,8 +2,8 @@
 # usage: scripts/test.sh
 # Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli, nginx,
 # envsubst, openssl, curl, prometheus/promtool and the Redis and NGINX exporters) if they are missing, then the static
-# checks of the Docker files (scripts/static-checks.sh), `cargo fmt --check`, `cargo clippy -D warnings` and every
-# test of the workspace.
+# checks of the Docker files (scripts/static-checks.sh), the offline Kubernetes checks (scripts/k8s-checks.sh),
+# `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,7 @@ for component in rustfmt clippy; do
 done
 
 scripts/static-checks.sh
+scripts/k8s-checks.sh
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy -D warnings"

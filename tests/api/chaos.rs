@@ -11,7 +11,9 @@ fn settings(cycles: usize) -> Settings {
     Settings {
         cycles,
         concurrency: 8,
-        down: Duration::from_millis(300),
+        // Long enough that a /readyz probe (which itself waits up to READY_TIMEOUT_MS) lands inside every outage even
+        // on two busy cores.
+        down: Duration::from_millis(800),
         between: Duration::from_millis(500),
         // Just over NGINX's fail_timeout (5 s), so a restarted replica is back in rotation before the next fault.
         replica_gap: Duration::from_millis(5500),

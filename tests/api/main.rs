@@ -11,6 +11,7 @@ mod dashboard;
 mod drain;
 mod grafana_config;
 mod helpers;
+mod k8s_policy;
 mod metrics;
 mod nginx_config;
 mod otlp;
