@@ -66,13 +66,9 @@ impl App {
     pub fn start(spec: &AppSpec) -> Result<Self, String> {
         let mut app = Self::spawn(spec)?;
         let port = app.port;
-        wait::until("the app to answer /healthz", Duration::from_secs(10), || {
+        app.process.wait_ready("the app to answer /healthz", Duration::from_secs(10), || {
             crate::http::get(port, "/healthz").is_ok_and(|(status, _)| status == 200)
-                || app.process.try_status().is_some()
         })?;
-        if let Some(status) = app.process.try_status() {
-            return Err(format!("the app exited at start ({status}):\n{}", app.process.log()));
-        }
         Ok(app)
     }
 

@@ -4,7 +4,7 @@
 
 use std::{path::Path, process::Command, time::Duration};
 
-use crate::{http, process::Process, wait};
+use crate::{http, process::Process};
 
 pub struct Exporter {
     pub port: u16,
@@ -44,14 +44,9 @@ impl Exporter {
     fn start(name: &str, command: Command, log_dir: &Path, port: u16, healthy: &str) -> Result<Self, String> {
         let log = log_dir.join(format!("{name}.log"));
         let mut process = Process::spawn(name, command, &log).map_err(|e| e.to_string())?;
-        let up = |p: &mut Process| {
-            p.try_status().is_some() || http::get(port, "/metrics").is_ok_and(|(_, body)| body.contains(healthy))
-        };
-        wait::until(&format!("{name} to report {healthy}"), Duration::from_secs(20), || up(&mut process))
-            .map_err(|e| format!("{e}\n{}", process.log()))?;
-        if let Some(status) = process.try_status() {
-            return Err(format!("{name} exited at start ({status}):\n{}", process.log()));
-        }
+        process.wait_ready(&format!("{name} to report {healthy}"), Duration::from_secs(20), || {
+            http::get(port, "/metrics").is_ok_and(|(_, body)| body.contains(healthy))
+        })?;
         Ok(Self { port, process })
     }
 

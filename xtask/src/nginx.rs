@@ -103,12 +103,7 @@ impl Nginx {
         let command = command(&spec.dir, &conf, &["-g", "daemon off;"]);
         let mut process = Process::spawn("nginx", command, &spec.dir.join("nginx.log")).map_err(|e| e.to_string())?;
         let port = spec.port;
-        wait::until("nginx to listen", Duration::from_secs(10), || {
-            wait::listening(port) || process.try_status().is_some()
-        })?;
-        if let Some(status) = process.try_status() {
-            return Err(format!("nginx exited at start ({status}):\n{}", process.log()));
-        }
+        process.wait_ready("nginx to listen", Duration::from_secs(10), || wait::listening(port))?;
         Ok(Self { port, tls_port: spec.tls_port, status_port: spec.status_port, process })
     }
 

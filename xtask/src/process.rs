@@ -69,6 +69,22 @@ impl Process {
         self.status
     }
 
+    /// Wait up to `deadline` until `ready()` holds, failing early (with the log) if the process exits instead: the
+    /// start-up wait every server this crate runs goes through.
+    pub fn wait_ready(
+        &mut self,
+        what: &str,
+        deadline: Duration,
+        mut ready: impl FnMut() -> bool,
+    ) -> Result<(), String> {
+        crate::wait::until(what, deadline, || ready() || self.try_status().is_some())
+            .map_err(|e| format!("{e}\n{}", self.log()))?;
+        match self.try_status() {
+            Some(status) => Err(format!("{} exited at start ({status}):\n{}", self.name, self.log())),
+            None => Ok(()),
+        }
+    }
+
     /// Wait up to `deadline` for the process to exit.
     pub fn wait_exit(&mut self, deadline: Duration) -> Result<ExitStatus, String> {
         let name = self.name.clone();

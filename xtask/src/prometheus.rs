@@ -17,7 +17,7 @@ use std::{
 use nix::sys::signal::Signal;
 use serde_yaml::Value;
 
-use crate::{http, paths::workspace_root, process::Process, wait};
+use crate::{http, paths::workspace_root, process::Process};
 
 /// Jobs whose targets the twin replaces with loopback ports.
 pub const OVERRIDDEN: [&str; 4] = ["web", "redis", "nginx", "prometheus"];
@@ -94,12 +94,9 @@ impl Prometheus {
             .arg("--enable-feature=exemplar-storage");
         let mut process =
             Process::spawn("prometheus", command, &dir.join("prometheus.log")).map_err(|e| e.to_string())?;
-        wait::until("prometheus to be ready", Duration::from_secs(30), || {
-            http::get(port, "/-/ready").is_ok_and(|(s, _)| s == 200) || process.try_status().is_some()
+        process.wait_ready("prometheus to be ready", Duration::from_secs(30), || {
+            http::get(port, "/-/ready").is_ok_and(|(s, _)| s == 200)
         })?;
-        if let Some(status) = process.try_status() {
-            return Err(format!("prometheus exited at start ({status}):\n{}", process.log()));
-        }
         Ok(Self { port, process })
     }
 
