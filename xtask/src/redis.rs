@@ -94,10 +94,22 @@ impl Redis {
         if let Some(acl) = &self.acl {
             command.arg("--aclfile").arg(&acl.file);
         }
-        let process =
+        let mut process =
             Process::spawn("redis-server", command, &self.dir.join("redis.log")).map_err(|e| e.to_string())?;
+        let mut last = String::from("no answer yet");
+        let port = self.port;
+        let ready = process.wait_ready("redis to answer PING", START_DEADLINE, || {
+            match self.cli(&["PING"]) {
+                Ok(reply) if reply == "PONG" => return true,
+                Ok(reply) => last = reply,
+                Err(e) => last = e,
+            }
+            false
+        });
+        if let Err(e) = ready {
+            return Err(format!("{e}\nlast answer on port {port}: {last}"));
+        }
         self.process = Some(process);
-        wait::until("redis to answer PING", START_DEADLINE, || self.cli(&["PING"]).is_ok_and(|r| r == "PONG"))?;
         // The answer must come from the process just started, not from whatever else may hold the port.
         let info = self.cli(&["INFO", "server"])?;
         let pid = self.pid().unwrap_or_default();
