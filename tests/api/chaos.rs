@@ -1,5 +1,6 @@
 //! A short chaos run on the native twin (the code behind `cargo xtask chaos`): Redis restarted under load with
-//! SIGTERM and with SIGKILL, a replica killed, a rolling restart; the verdict's invariants asserted.
+//! SIGTERM and with SIGKILL, a replica killed, a rolling restart without a failed request; the verdict's invariants
+//! asserted.
 
 use std::time::Duration;
 
@@ -52,13 +53,15 @@ fn replicas_killed_or_restarted_in_turn_lose_nothing_and_count_nothing_twice() {
     let killed = run(&mut t, Scenario::ReplicaKill, &settings(1));
     let rolling = run(&mut t, Scenario::Rolling, &settings(1));
 
-    // How many 502s is not asserted: measured 0-2 per restart alone, but on cores shared with other tests NGINX can
-    // skip a slow replica for fail_timeout and answer 502 to everything for a moment ("no live upstreams").
-    // The rolling restart's zero-failure target is not met (see README, "Load and chaos").
+    // How many 502s a kill costs is not asserted: measured 0-2 per restart alone, but on cores shared with other tests
+    // NGINX can skip a slow replica for fail_timeout and answer 502 to everything for a moment ("no live upstreams").
     for report in [&killed, &rolling] {
         let name = report.scenario.name();
         assert_eq!((report.lost, report.double_counted), (0, 0), "{name}: nothing lost or counted twice");
-        assert!(report.summary.failures.keys().all(|k| k == "502"), "{name}: only 502s: {:?}", report.summary.failures);
         assert!(report.summary.succeeded > 1000, "{name}: the load ran");
     }
+    assert!(killed.summary.failures.keys().all(|k| k == "502"), "only 502s: {:?}", killed.summary.failures);
+    // Each replica is taken out of NGINX's upstream (reload) before its SIGTERM, and put back once ready.
+    assert!(rolling.passed(), "rolling restart: {:?}", rolling.violations);
+    assert_eq!(rolling.summary.other_failures(), 0, "rolling restart: no failed request");
 }

@@ -24,6 +24,7 @@ fn the_twin_sets_the_same_template_variables_as_compose() {
         status_port: 3,
         tls_dir: "unused".into(),
         upstreams: vec![4, 5],
+        down: vec![5],
     };
     let names = |vars: Vec<(String, String)>| vars.into_iter().map(|(k, _)| k).collect::<BTreeSet<_>>();
     assert_eq!(names(twin.variables()), names(compose_variables()));

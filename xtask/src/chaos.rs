@@ -36,7 +36,7 @@ pub enum Scenario {
     RedisKill,
     /// One replica killed with SIGKILL under load, kept down, started again: every cycle (next replica each time).
     ReplicaKill,
-    /// Every replica in turn stopped with SIGTERM and started again (one cycle = all replicas).
+    /// Every replica in turn out of the balancer, stopped with SIGTERM, started again and put back (cycle = all).
     Rolling,
 }
 
@@ -165,12 +165,16 @@ fn inject(
             Scenario::Rolling => {
                 for index in 0..replicas {
                     let name = format!("web-{}", index + 1);
+                    // As an orchestrator does: out of the balancer first, so no request is routed to a replica
+                    // whose port is about to close; then SIGTERM (it drains), start, and back in once ready.
+                    faults.set_out_of_rotation(index, true)?;
                     mark(EventKind::Stop(Signal::SIGTERM), &name);
                     faults.stop_replica(index, Signal::SIGTERM)?;
                     mark(EventKind::Down, &name);
                     mark(EventKind::Start, &name);
                     faults.start_replica(index)?;
                     mark(EventKind::Up, &name);
+                    faults.set_out_of_rotation(index, false)?;
                     std::thread::sleep(s.replica_gap);
                 }
             }

@@ -52,6 +52,8 @@ pub struct Record {
     pub outcome: Outcome,
     /// The `count` of a JSON answer, when there was one.
     pub count: Option<i64>,
+    /// Sent again this many times because NGINX closed the connection before answering (see [`request`]).
+    pub resent: u8,
 }
 
 impl Record {
@@ -143,9 +145,21 @@ pub async fn drive(plan: &Plan, epoch: Instant, tally: Arc<Tally>) -> Result<Vec
     Ok(records)
 }
 
+/// One `GET`, sent again (at most [`RESENDS`] times) if NGINX closed the connection without answering — what
+/// browsers and most HTTP clients do on a reused keep-alive connection. NGINX closes idle client connections when it
+/// likes (a reload's old workers close all of theirs at once), and a request written at that instant is never read:
+/// it reached no replica and counted nothing. The next pooled connection may be closing too, hence more than one.
+/// The extra sends are recorded: the chaos checks add them to what was sent, and a send that had counted after all
+/// would show up as "counted, not acknowledged".
 async fn request(client: &reqwest::Client, url: &str, epoch: Instant) -> Record {
     let started = Instant::now();
-    let result = client.get(url).header(ACCEPT, "application/json").send().await;
+    let mut resent = 0;
+    let result = loop {
+        match client.get(url).header(ACCEPT, "application/json").send().await {
+            Err(e) if resent < RESENDS && closed_unanswered(&e) => resent += 1,
+            result => break result,
+        }
+    };
     let (outcome, count) = match result {
         Ok(response) if response.status().is_success() => match response.json::<serde_json::Value>().await {
             Ok(body) => (Outcome::Ok, body["count"].as_i64()),
@@ -162,7 +176,26 @@ async fn request(client: &reqwest::Client, url: &str, epoch: Instant) -> Record 
         Err(e) if e.is_connect() => (Outcome::Connect, None),
         Err(_) => (Outcome::Other, None),
     };
-    Record { start: started - epoch, latency: started.elapsed(), outcome, count }
+    Record { start: started - epoch, latency: started.elapsed(), outcome, count, resent }
+}
+
+/// How often [`request`] sends again after an unanswered close.
+const RESENDS: u8 = 3;
+
+/// Whether `send` failed because the connection was closed before a single byte of the answer arrived: hyper's
+/// "incomplete message" (NGINX's FIN), or a reset (the same close, with the unread request still in NGINX's socket
+/// buffer, which makes the kernel answer with RST).
+fn closed_unanswered(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_incomplete_message)
+            || e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionReset)
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// `cargo xtask load` options.

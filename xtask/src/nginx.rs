@@ -15,6 +15,7 @@ use nix::sys::signal::Signal;
 use crate::{paths::workspace_root, process::Process, wait};
 
 /// How to start NGINX.
+#[derive(Clone)]
 pub struct NginxSpec {
     /// Prefix: rendered config, pid, temp directories, log.
     pub dir: PathBuf,
@@ -25,20 +26,26 @@ pub struct NginxSpec {
     pub tls_dir: PathBuf,
     /// Ports of the replicas on 127.0.0.1.
     pub upstreams: Vec<u16>,
+    /// Those of `upstreams` marked `down`: listed, but sent nothing (a replica being drained).
+    pub down: Vec<u16>,
 }
 
 pub struct Nginx {
     pub port: u16,
     pub tls_port: u16,
     pub status_port: u16,
+    spec: NginxSpec,
     process: Process,
 }
 
 impl NginxSpec {
     /// The template variables, as compose sets them for the container but pointing at loopback.
     pub fn variables(&self) -> Vec<(String, String)> {
-        let servers: String =
-            self.upstreams.iter().map(|p| format!("server 127.0.0.1:{p} max_fails=1 fail_timeout=5s; ")).collect();
+        let server = |p: &u16| {
+            let down = if self.down.contains(p) { " down" } else { "" };
+            format!("server 127.0.0.1:{p} max_fails=1 fail_timeout=5s{down}; ")
+        };
+        let servers: String = self.upstreams.iter().map(server).collect();
         [
             ("NGINX_LISTEN", format!("127.0.0.1:{}", self.port)),
             ("NGINX_TLS_LISTEN", format!("127.0.0.1:{}", self.tls_port)),
@@ -104,7 +111,26 @@ impl Nginx {
         let mut process = Process::spawn("nginx", command, &spec.dir.join("nginx.log")).map_err(|e| e.to_string())?;
         let port = spec.port;
         process.wait_ready("nginx to listen", Duration::from_secs(10), || wait::listening(port))?;
-        Ok(Self { port, tls_port: spec.tls_port, status_port: spec.status_port, process })
+        Ok(Self { port, tls_port: spec.tls_port, status_port: spec.status_port, spec: spec.clone(), process })
+    }
+
+    /// Mark the replicas on `ports` `down` (and only those), reload, and return once every worker of the previous
+    /// configuration has exited: from then on no connection from NGINX to a replica marked down exists or will be
+    /// opened, so it can be stopped without failing a request. This is the orchestrator's half of a rolling restart
+    /// (what Kubernetes does by removing a terminating pod from the Service's endpoints).
+    pub fn set_down(&mut self, ports: &[u16]) -> Result<(), String> {
+        self.spec.down = ports.to_vec();
+        let conf = render(&self.spec.dir, &self.spec.variables())?;
+        check(&self.spec.dir, &conf)?;
+        let old = children(self.pid());
+        self.process.signal(Signal::SIGHUP).map_err(|e| format!("cannot signal nginx: {e}"))?;
+        // Old workers finish their requests in flight, then exit; new ones start on the new configuration.
+        let pid = self.pid();
+        wait::until("nginx's old workers to exit after a reload", Duration::from_secs(15), || {
+            let now = children(pid);
+            !now.is_empty() && now.iter().all(|p| !old.contains(p))
+        })
+        .map(drop)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -123,6 +149,21 @@ impl Nginx {
     pub fn detach(&mut self) {
         self.process.detach();
     }
+}
+
+/// The processes whose parent is `pid` (NGINX's workers), from `/proc`.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses, so split after the last `)`.
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid)
+        })
+        .collect()
 }
 
 impl Drop for Nginx {

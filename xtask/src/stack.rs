@@ -87,6 +87,7 @@ impl Stack {
             status_port: spec.status_port,
             tls_dir,
             upstreams: replicas.iter().map(|a| a.port).collect(),
+            down: Vec::new(),
         })?;
         wait::until("a ready replica through nginx", READY_DEADLINE, || ready(nginx.port, "/readyz"))
             .map_err(|e| format!("{e}\n{}", nginx.log()))?;

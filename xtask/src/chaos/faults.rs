@@ -25,6 +25,9 @@ pub trait Faults {
     fn stop_replica(&mut self, index: usize, signal: Signal) -> Result<(), String>;
     /// Start replica `index` again (on its old address) and return once it is ready.
     fn start_replica(&mut self, index: usize) -> Result<(), String>;
+    /// Take replica `index` out of the load balancer, or (`out == false`) put it back, and return once the balancer
+    /// has no connection to it left (or may use it again): the orchestrator's half of a rolling restart.
+    fn set_out_of_rotation(&mut self, index: usize, out: bool) -> Result<(), String>;
     /// The counter as Redis has it.
     fn counter(&self) -> Result<i64, String>;
 }
@@ -69,6 +72,12 @@ impl Faults for Native<'_> {
         let port = replica.port;
         let ready = || http::get(port, "/readyz").is_ok_and(|(status, _)| status == 200);
         wait::until("the restarted replica to be ready", DEADLINE, ready).map(drop)
+    }
+
+    fn set_out_of_rotation(&mut self, index: usize, out: bool) -> Result<(), String> {
+        let port = self.stack.replicas.get(index).ok_or("no such replica")?.port;
+        let down = if out { vec![port] } else { Vec::new() };
+        self.stack.nginx.set_down(&down)
     }
 
     fn counter(&self) -> Result<i64, String> {

@@ -51,12 +51,14 @@ impl Report {
         let mut numbers: Vec<i64> = records.iter().filter_map(|r| r.count).collect();
         numbers.sort_unstable();
         let repeated = numbers.windows(2).filter(|w| w[0] == w[1]).count() as i64;
-        let double_counted = (counted - summary.sent as i64).max(0) + repeated;
+        // Every send could have counted, extra sends included.
+        let sends = (summary.sent + summary.resent) as i64;
+        let double_counted = (counted - sends).max(0) + repeated;
         if lost > 0 {
             v.push(format!("lost: counter moved by {counted} < {} successes", summary.succeeded));
         }
-        if counted > summary.sent as i64 {
-            v.push(format!("double counted: counter moved by {counted} > {} sent", summary.sent));
+        if counted > sends {
+            v.push(format!("double counted: counter moved by {counted} > {sends} sent"));
         }
         if repeated > 0 {
             v.push(format!("{repeated} successes returned a number another success had"));
@@ -105,6 +107,15 @@ impl Report {
                 let failed = summary.other_failures();
                 if failed > 0 {
                     v.push(format!("rolling restart: {failed} failed requests ({:?})", summary.failures));
+                }
+                // Nothing but a success or a 503 (load shedding) may have counted: in particular not the first
+                // send of a request sent again after NGINX closed its connection unanswered.
+                let answered = (summary.succeeded + summary.unavailable) as i64;
+                if counted > answered {
+                    v.push(format!(
+                        "rolling restart: counter moved by {counted} > {answered} successes and 503s ({} sent again)",
+                        summary.resent
+                    ));
                 }
             }
         }

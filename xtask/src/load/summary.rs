@@ -15,6 +15,8 @@ use super::{Outcome, Record, Tally};
 #[derive(Debug, Default)]
 pub struct Summary {
     pub sent: u64,
+    /// Extra sends after NGINX closed a connection unanswered (`sent` counts each request once).
+    pub resent: u64,
     pub succeeded: u64,
     pub unavailable: u64,
     /// Every failure other than a 503, by [`Outcome::label`].
@@ -29,6 +31,7 @@ impl Summary {
     pub fn of(records: &[Record], elapsed: Duration) -> Self {
         let mut s = Summary { sent: records.len() as u64, elapsed, ..Self::default() };
         for r in records {
+            s.resent += u64::from(r.resent);
             match r.outcome {
                 Outcome::Ok => s.succeeded += 1,
                 Outcome::Status(503) => s.unavailable += 1,
@@ -51,6 +54,7 @@ impl Summary {
     pub fn json(&self) -> Value {
         json!({
             "sent": self.sent,
+            "resent_after_unanswered_close": self.resent,
             "succeeded": self.succeeded,
             "unavailable_503": self.unavailable,
             "other_failures": self.failures,
@@ -67,13 +71,14 @@ impl Summary {
         };
         format!(
             "load on {url} for {:.1} s\n\
-             sent            {}\n\
+             sent            {} ({} sent again after NGINX closed the connection unanswered)\n\
              succeeded       {} ({:.0} req/s)\n\
              503             {}\n\
              other failures  {failures}\n\
              latency ms      p50 {:.2}  p99 {:.2}  max {:.2}",
             self.elapsed.as_secs_f64(),
             self.sent,
+            self.resent,
             self.succeeded,
             self.succeeded as f64 / self.elapsed.as_secs_f64().max(0.001),
             self.unavailable,
