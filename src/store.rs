@@ -36,7 +36,7 @@ use bb8_redis::{
         aio::MultiplexedConnection,
     },
 };
-use tracing::{Instrument, field::Empty};
+use tracing::{Instrument, Span, field::Empty};
 
 use crate::{
     config::RedisConfig,
@@ -107,19 +107,24 @@ impl Store {
     pub async fn incr(&self) -> Result<i64, AppError> {
         let mut cmd = redis::cmd("INCR");
         cmd.arg(&self.key);
-        let span = tracing::info_span!(
-            "INCR",
-            otel.name = "INCR",
-            otel.kind = "client",
-            otel.status_code = Empty,
-            db.system.name = "redis",
-            db.operation.name = "INCR",
-            db.namespace = %self.peer.db,
-            server.address = %self.peer.host,
-            server.port = self.peer.port,
-            error.type = Empty,
-            otel.status_description = Empty,
-        );
+        // A client span only inside a traced request: an unsampled request has none (see `telemetry::otel`).
+        let span = if Span::current().is_none() {
+            Span::none()
+        } else {
+            tracing::info_span!(
+                "INCR",
+                otel.name = "INCR",
+                otel.kind = "client",
+                otel.status_code = Empty,
+                db.system.name = "redis",
+                db.operation.name = "INCR",
+                db.namespace = %self.peer.db,
+                server.address = %self.peer.host,
+                server.port = self.peer.port,
+                error.type = Empty,
+                otel.status_description = Empty,
+            )
+        };
         let result = self.timed("INCR", cmd, self.timeout).instrument(span.clone()).await;
         match &result {
             Ok(count) => {

@@ -1,7 +1,8 @@
 //! The server span of a request, following the OpenTelemetry HTTP semantic conventions, and its one log line.
 //!
 //! Probes (`/healthz`, `/readyz`) get no span and no log line: orchestrators call them every few seconds and they
-//! would drown the requests people look for. Incoming W3C `traceparent`/`tracestate` continue the caller's trace;
+//! would drown the requests people look for. Requests the sampler does not keep get no span either, but their log
+//! line. Incoming W3C `traceparent`/`tracestate` continue the caller's trace;
 //! [`observe`] names the server span in the response so a user can find the trace, and logs the request.
 
 use std::time::Instant;
@@ -54,6 +55,11 @@ impl<B> MakeSpan<B> for ServerSpan {
             return Span::none();
         }
         let method = method_name(request.method());
+        let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+        // Unsampled (or export off): no span at all, the cheapest thing tracing can do (see `otel::sampled`).
+        if !super::otel::sampled(&parent, method) {
+            return Span::none();
+        }
         let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
         let name = route.map_or_else(|| method.to_owned(), |r| format!("{method} {r}"));
         let headers = request.headers();
@@ -82,7 +88,6 @@ impl<B> MakeSpan<B> for ServerSpan {
             user_agent.original = header(header::USER_AGENT),
             http.request.header.x_request_id = header(REQUEST_ID),
         );
-        let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
         let _ = span.set_parent(parent);
         span
     }

@@ -4,13 +4,21 @@
 //! plus the two the Rust SDK leaves to applications: `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at
 //! all) and `OTEL_PROPAGATORS`.
 //!
+//! Sampling is decided before a request's spans exist ([`sampled`]), with the sampler the SDK builds from
+//! `OTEL_TRACES_SAMPLER` / `_ARG`: an unsampled request opens no `tracing` span at all, because in
+//! tracing-opentelemetry an unsampled span costs nearly as much as a sampled one (docs/profile.md). The provider
+//! itself then samples everything it is given. Unset, the sampler is `parentbased_traceidratio` at
+//! [`DEFAULT_RATIO`]: a caller's sampled `traceparent` is always followed, and 1 new trace in 100 is kept, which
+//! keeps the cost of tracing within 5% (docs/benchmarks.md). Compose sets `parentbased_always_on`, so that every
+//! click of the demo can be found in Jaeger.
+//!
 //! Export never blocks a request: spans go to the SDK's batch processor (its own thread, bounded queue). Spans that
 //! cannot be exported are counted in `otel_spans_dropped_total{reason}`: `queue_full` when the queue is at capacity,
 //! `export_failed` when the Collector refused them or was unreachable.
 
 use std::{
     sync::{
-        Arc,
+        Arc, OnceLock,
         atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
@@ -19,13 +27,16 @@ use std::{
 use opentelemetry::{
     Context, KeyValue,
     propagation::{TextMapCompositePropagator, TextMapPropagator},
-    trace::TracerProvider as _,
+    trace::{SpanKind, TraceContextExt, TracerProvider as _},
 };
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
     propagation::{BaggagePropagator, TraceContextPropagator},
-    trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, Span, SpanData, SpanExporter, SpanProcessor},
+    trace::{
+        BatchConfigBuilder, BatchSpanProcessor, IdGenerator, RandomIdGenerator, Sampler, SamplingDecision,
+        SdkTracerProvider, ShouldSample, Span, SpanData, SpanExporter, SpanProcessor,
+    },
 };
 use tracing_subscriber::{Layer, registry::LookupSpan};
 
@@ -33,6 +44,32 @@ use crate::config::ConfigError;
 
 /// How long the final flush may take.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The share of new traces kept when `OTEL_TRACES_SAMPLER` is unset.
+pub const DEFAULT_RATIO: f64 = 0.01;
+
+/// The sampler [`sampled`] asks; unset while export is off, so nothing is traced then.
+static SAMPLER: OnceLock<Box<dyn ShouldSample>> = OnceLock::new();
+
+/// Whether a request whose incoming context is `parent` is traced. Called before any span of it exists.
+pub fn sampled(parent: &Context, name: &str) -> bool {
+    let Some(sampler) = SAMPLER.get() else { return false };
+    let remote = parent.span().span_context().clone();
+    // A new trace is judged on a fresh id. tracing-opentelemetry then draws its own, so a ratio decision is not tied
+    // to the id the trace ends up with; nothing downstream re-samples this service's traces, so nothing depends on it.
+    let trace_id = if remote.is_valid() { remote.trace_id() } else { RandomIdGenerator::default().new_trace_id() };
+    let result = sampler.should_sample(Some(parent), trace_id, name, &SpanKind::Server, &[], &[]);
+    matches!(result.decision, SamplingDecision::RecordAndSample)
+}
+
+/// `OTEL_TRACES_SAMPLER` / `_ARG` as the SDK reads them, or the default above when unset.
+fn sampler_from_env() -> Box<dyn ShouldSample> {
+    if std::env::var_os("OTEL_TRACES_SAMPLER").is_some() {
+        opentelemetry_sdk::trace::Config::default().sampler
+    } else {
+        Box::new(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(DEFAULT_RATIO))))
+    }
+}
 
 /// A running trace pipeline.
 pub struct Tracing {
@@ -63,9 +100,12 @@ impl Tracing {
             .build();
         let provider = SdkTracerProvider::builder()
             .with_resource(resource())
+            // The decision was taken by `sampled` before the span was opened.
+            .with_sampler(Sampler::AlwaysOn)
             .with_span_processor(BoundedProcessor { inner: batch, pending, capacity })
             .build();
         describe_metrics();
+        let _ = SAMPLER.set(sampler_from_env());
         Ok(Some(Self { provider }))
     }
 

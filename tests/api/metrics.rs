@@ -13,6 +13,7 @@ async fn a_full_export_queue_drops_and_counts_spans_and_requests_still_succeed()
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str()),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "16"),
+        ("OTEL_TRACES_SAMPLER", "always_on"),
         ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
     ];
     let t = spawn_app_with(&env).await;
@@ -29,7 +30,11 @@ async fn a_full_export_queue_drops_and_counts_spans_and_requests_still_succeed()
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_collector_counts_failed_exports() {
     let nowhere = format!("http://127.0.0.1:{}", xtask::wait::free_port());
-    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OTEL_TRACES_SAMPLER", "always_on"),
+    ];
     let t = spawn_app_with(&env).await;
 
     for _ in 0..20 {

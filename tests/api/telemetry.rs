@@ -15,13 +15,15 @@ use crate::{
 const PARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_SPAN: &str = "00f067aa0ba902b7";
 
-/// An app exporting over gRPC to `collector`, flushing every 100 ms.
+/// An app exporting over gRPC to `collector`, flushing every 100 ms, tracing every request (as compose ships it; the
+/// app's own default keeps 1 new trace in 100, see `the_default_sampler_...`).
 async fn traced_app(collector: &FakeCollectorServer, extra: &[(&str, &str)]) -> TestApp {
     let endpoint = collector.endpoint();
     let mut env = vec![
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
     ];
     env.extend_from_slice(extra);
     spawn_app_with(&env).await
@@ -194,6 +196,7 @@ async fn otlp_over_http_flushes_at_exit_and_carries_the_resource() {
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
         ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test"),
+        ("OTEL_TRACES_SAMPLER", "always_on"),
     ];
     let mut t = spawn_app_with(&env).await;
     t.get("/count").await;
@@ -209,4 +212,53 @@ async fn otlp_over_http_flushes_at_exit_and_carries_the_resource() {
     assert_eq!(resource_attr(resource, "deployment.environment.name").as_deref(), Some("test"));
     let instance = resource_attr(resource, "service.instance.id").expect("service.instance.id");
     assert_eq!(instance.len(), 36, "a UUID: {instance}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_sampler_follows_a_sampled_caller_and_keeps_about_one_new_trace_in_a_hundred() {
+    let mut collector = FakeCollectorServer::start().await.unwrap();
+    let endpoint = collector.endpoint();
+    // No OTEL_TRACES_SAMPLER: the app's default. A ten-minute batch delay: only the flush at exit exports.
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+    ];
+    let mut t = spawn_app_with(&env).await;
+
+    let callers = ["4bf92f3577b34da6a3ce929d0e0e4701", "4bf92f3577b34da6a3ce929d0e0e4702"];
+    for trace in callers {
+        let sampled = format!("00-{trace}-{PARENT_SPAN}-01");
+        let response = t.http.get(t.app.url("/count")).header("traceparent", sampled).send().await.unwrap();
+        assert!(response.headers()["traceparent"].to_str().unwrap().contains(trace), "a sampled caller is followed");
+    }
+    let unsampled = format!("00-{PARENT_TRACE}-{PARENT_SPAN}-00");
+    let response = t.http.get(t.app.url("/count")).header("traceparent", unsampled).send().await.unwrap();
+    assert!(response.headers().get("traceparent").is_none(), "an unsampled caller's request is not traced");
+    let (mut traced, new) = (0, 2000);
+    for _ in 0..new {
+        let response = t.get("/count").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        traced += usize::from(response.headers().contains_key("traceparent"));
+    }
+    t.app.signal(Signal::SIGTERM).unwrap();
+    assert!(t.app.wait_exit(Duration::from_secs(15)).unwrap().success());
+
+    let spans = collector.exported_spans(2 * (callers.len() + traced), Duration::from_secs(10)).await;
+    let servers = server_spans(&spans);
+    assert_eq!(
+        servers.len(),
+        callers.len() + traced,
+        "a server span for exactly the requests answered with a traceparent"
+    );
+    for trace in callers {
+        assert!(servers.iter().any(|s| s.trace_id == trace), "the caller's trace {trace} was exported");
+    }
+    assert!(servers.iter().all(|s| s.trace_id != PARENT_TRACE), "the unsampled caller's trace was not exported");
+    // 1% of 2000: 20 expected; outside 3..=60 has a probability below one in a million.
+    assert!((3..=60).contains(&traced), "{traced} of {new} new traces kept; expected about 20");
+    // Every Redis span belongs to a kept request: unsampled requests open none.
+    let redis: Vec<_> = spans.iter().filter(|s| s.name == "INCR").collect();
+    assert_eq!(redis.len(), servers.len());
+    assert!(redis.iter().all(|r| servers.iter().any(|s| s.span_id == r.parent_span_id)));
 }

@@ -60,7 +60,7 @@ pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
     Ok(vec![throughput, memory])
 }
 
-/// `/count` with telemetry off, with the default sampler, with every span sampled, and 10% sampled.
+/// `/count` with telemetry off, with the app's default sampler, with compose's, and with every span sampled.
 pub fn telemetry(bench: &Bench) -> Result<Table, String> {
     let redis = Redis::start(&bench.work.join("telemetry-redis"))?;
     let export = exporting(bench);
@@ -75,16 +75,13 @@ pub fn telemetry(bench: &Bench) -> Result<Table, String> {
     };
     let off = start("off", with(&[("OTEL_SDK_DISABLED", "true")]))?;
     let default = start("default", with(&[]))?;
+    let compose = start("compose", with(&[("OTEL_TRACES_SAMPLER", "parentbased_always_on")]))?;
     let all = start("all", with(&[("OTEL_TRACES_SAMPLER", "always_on")]))?;
-    let ratio = start(
-        "ratio",
-        with(&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.1")]),
-    )?;
     let cases = [
         ("telemetry off (`OTEL_SDK_DISABLED=true`)", off.url("/count")),
-        ("default sampler (`parentbased_always_on`)", default.url("/count")),
+        ("default sampler (1 new trace in 100, `parentbased_traceidratio` 0.01)", default.url("/count")),
+        ("compose's sampler (`parentbased_always_on`)", compose.url("/count")),
         ("every span sampled (`always_on`)", all.url("/count")),
-        ("10% sampled (`parentbased_traceidratio`, 0.1)", ratio.url("/count")),
     ];
     let runs = alternate(bench, &cases)?;
     check_counter(redis.get_i64("visits")?, &cases, &runs)?;
