@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # usage: scripts/k8s-checks.sh
-# Checks the Kubernetes manifests without a cluster: `kubectl kustomize` renders deploy/k8s/base, observability and
-# every overlay with nothing on stderr (no warnings), and every rendered object passes `kubernetes-validate --strict`
-# against the bundled schemas of the Kubernetes version below (offline). Generates the gitignored Redis credentials the
-# secretGenerators read if they are missing (scripts/k8s-credentials.sh). The policy rules on the rendered objects
+# Checks the Kubernetes manifests without a cluster: `kubectl kustomize` renders deploy/k8s/base, observability,
+# ingress-nginx-metrics and every overlay with nothing on stderr (no warnings), and every rendered object passes
+# `kubernetes-validate --strict` against the bundled schemas of the Kubernetes version below (offline). Generates the
+# gitignored credentials the secretGenerators read if they are missing (scripts/k8s-credentials.sh). The policy rules on the rendered objects
 # run as a Rust test (tests/api/k8s_policy.rs). Installs kubernetes-validate into a venv under ~/.cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +36,7 @@ fi
 scripts/k8s-credentials.sh >/dev/null
 rendered=$(mktemp -d)
 trap 'rm -rf "$rendered"' EXIT
-for dir in deploy/k8s/base deploy/k8s/observability deploy/k8s/overlays/*/; do
+for dir in deploy/k8s/base deploy/k8s/observability deploy/k8s/ingress-nginx-metrics deploy/k8s/overlays/*/; do
     dir=${dir%/}
     out="$rendered/${dir//\//_}.yaml"
     echo "==> kubectl kustomize $dir"

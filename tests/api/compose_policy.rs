@@ -19,7 +19,7 @@ pub fn root() -> std::path::PathBuf {
 }
 
 /// `.env` as key -> value (compose interpolates `${VAR}` from it).
-fn dotenv() -> BTreeMap<String, String> {
+pub fn dotenv() -> BTreeMap<String, String> {
     let text = std::fs::read_to_string(root().join(".env")).expect(".env");
     let pairs = text.lines().filter(|l| !l.trim_start().starts_with('#')).filter_map(|l| l.split_once('='));
     pairs.map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect()

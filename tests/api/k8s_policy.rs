@@ -4,8 +4,11 @@
 //! the RuntimeDefault seccomp profile, pinned images; Secrets only from generators, none committed. Plus the
 //! guarantees compose gives: rolling updates without lost capacity, a drain shorter than the grace period, AOF with
 //! fsync always on a volume, the never-retry-/count rule and only the app reaching Redis; and the telemetry
-//! ConfigMaps hold the very bytes of the files compose mounts.
+//! ConfigMaps hold the very bytes of the files compose mounts (Prometheus: its Kubernetes scrape config, kept in the
+//! same directory; checked in `observability`, with discovery, storage and the Redis exporter).
 //! Schema validation of the same objects runs in scripts/k8s-checks.sh.
+
+mod observability;
 
 use std::process::Command;
 use std::sync::OnceLock;
@@ -144,9 +147,12 @@ fn secrets_come_from_generators_and_none_is_committed() {
         let text = std::fs::read_to_string(root().join(path)).unwrap_or_default();
         assert!(!text.lines().any(|l| l.trim() == "kind: Secret"), "{path}: a Secret written by hand");
     }
-    for generated in
-        ["deploy/k8s/base/credentials/web/web.password", "deploy/k8s/observability/credentials/grafana/admin.password"]
-    {
+    let generated = [
+        "deploy/k8s/base/credentials/web/web.password",
+        "deploy/k8s/observability/credentials/grafana/admin.password",
+        "deploy/k8s/observability/credentials/redis-exporter/exporter.password",
+    ];
+    for generated in generated {
         let ignored =
             Command::new("git").args(["check-ignore", "-q", generated]).current_dir(root()).status().expect("git");
         assert!(ignored.success(), "{generated} must be gitignored");
@@ -228,7 +234,7 @@ fn telemetry_config_maps_hold_the_files_compose_mounts_byte_for_byte() {
     let expected = [
         ("otel-collector-config", "config.yaml", "observability/otel-collector/config.yaml"),
         ("jaeger-config", "config.yaml", "observability/jaeger/config.yaml"),
-        ("prometheus-config", "prometheus.yml", "observability/prometheus/prometheus.yml"),
+        ("prometheus-config", "prometheus.yml", "observability/prometheus/prometheus-kubernetes.yml"),
         ("prometheus-rules", "blind.yml", "observability/prometheus/rules/blind.yml"),
         ("prometheus-rules", "slo-count.yml", "observability/prometheus/rules/slo-count.yml"),
         ("grafana-datasources", "datasources.yaml", "observability/grafana/provisioning/datasources/datasources.yaml"),
