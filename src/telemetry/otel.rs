@@ -1,4 +1,4 @@
-//! The OpenTelemetry trace pipeline, configured by the SDK's standard environment variables:
+//! The OpenTelemetry trace pipeline (and the resource and settings it shares with the log pipeline in `logs`), configured by the SDK's standard environment variables:
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` / `_PROTOCOL` (`grpc` or `http/protobuf`, chosen by the OTLP crate itself),
 //! `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` / `_ARG` and `OTEL_BSP_*` (read by the SDK),
 //! plus the two the Rust SDK leaves to applications: `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at
@@ -31,8 +31,8 @@ use tracing_subscriber::{Layer, registry::LookupSpan};
 
 use crate::config::ConfigError;
 
-/// How long the final flush may take.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the final flush of each pipeline (spans, logs) may take.
+pub(super) const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A running trace pipeline.
 pub struct Tracing {
@@ -41,28 +41,23 @@ pub struct Tracing {
 
 impl Tracing {
     /// `None` when export is switched off by `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`.
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase());
-        if var("OTEL_SDK_DISABLED").as_deref() == Some("true") || var("OTEL_TRACES_EXPORTER").as_deref() == Some("none")
+    pub fn from_env(resource: Resource) -> Result<Option<Self>, ConfigError> {
+        if env_var("OTEL_SDK_DISABLED").as_deref() == Some("true")
+            || env_var("OTEL_TRACES_EXPORTER").as_deref() == Some("none")
         {
             return Ok(None);
         }
-        opentelemetry::global::set_text_map_propagator(propagators(var("OTEL_PROPAGATORS").as_deref())?);
+        opentelemetry::global::set_text_map_propagator(propagators(env_var("OTEL_PROPAGATORS").as_deref())?);
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .build()
             .map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string()))?;
-        let capacity = match var("OTEL_BSP_MAX_QUEUE_SIZE") {
-            None => 2048,
-            Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError::new("OTEL_BSP_MAX_QUEUE_SIZE", format!("invalid value '{v}': expected a positive integer"))
-            })?,
-        };
+        let capacity = queue_size("OTEL_BSP_MAX_QUEUE_SIZE")?;
         let pending = Arc::new(AtomicUsize::new(0));
         let batch = BatchSpanProcessor::builder(CountingExporter { inner: exporter, pending: Arc::clone(&pending) })
             .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(capacity).build())
             .build();
         let provider = SdkTracerProvider::builder()
-            .with_resource(resource())
+            .with_resource(resource)
             .with_span_processor(BoundedProcessor { inner: batch, pending, capacity })
             .build();
         describe_metrics();
@@ -88,9 +83,27 @@ impl Tracing {
     }
 }
 
+/// A variable, trimmed and lower-cased, for the switches (`true`, `none`, ...).
+pub(super) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase())
+}
+
+/// An export queue's capacity from `name` (default 2048, the SDK's).
+pub(super) fn queue_size(name: &str) -> Result<usize, ConfigError> {
+    match env_var(name) {
+        None => Ok(2048),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError::new(name, format!("invalid value '{v}': expected a positive integer"))),
+    }
+}
+
+/// The resource of spans and log records alike (built once, so both carry the same `service.instance.id`).
 /// `service.name` defaults to `visit-counter` unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` name one;
 /// `service.instance.id` is unique per process, so replicas are told apart.
-fn resource() -> Resource {
+pub fn resource() -> Resource {
     let named = std::env::var_os("OTEL_SERVICE_NAME").is_some()
         || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|a| a.contains("service.name="));
     let mut builder = Resource::builder()

@@ -12,6 +12,7 @@ mod drain;
 mod grafana_config;
 mod helpers;
 mod k8s_policy;
+mod logs;
 mod metrics;
 mod nginx_config;
 mod otlp;
