@@ -13,6 +13,7 @@ mod grafana_config;
 mod helpers;
 mod k8s_policy;
 mod logs;
+mod loki_config;
 mod metrics;
 mod nginx_config;
 mod otlp;

@@ -40,6 +40,10 @@ fn the_compose_rendering_passes_nginx_t_but_for_resolve_which_needs_nginx_1_27_3
             // compose's /run/tls is a volume; the certificate here is generated the same way, by the same script.
             *value = dir.path().join("tls").display().to_string();
         }
+        if name == "NGINX_ACCESS_LOG_FILE" {
+            // A volume in compose; `nginx -t` opens the file, so it must be writable here.
+            *value = dir.path().join("access.log").display().to_string();
+        }
     }
     let render_and_check = |variables: &[(String, String)], into: &str| {
         let prefix = dir.path().join(into);

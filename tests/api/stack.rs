@@ -1,7 +1,7 @@
 //! Through NGINX on the native twin: Redis with ACL users, three replicas and NGINX rendered from the shipped
 //! templates (`xtask::stack`, the code behind `cargo xtask stack up`), on random loopback ports.
 
-use std::{collections::HashMap, process::Command};
+use std::{collections::HashMap, process::Command, time::Duration};
 
 use futures::{StreamExt, future::join_all, stream};
 use reqwest::{StatusCode, header};
@@ -129,6 +129,9 @@ async fn answers_carry_a_request_id_security_headers_and_a_json_access_log_line(
     assert_eq!((entry["trace_id"].as_str(), entry["status"].as_i64()), (Some(trace), Some(200)));
     assert_eq!(entry["upstream_addr"], format!("127.0.0.1:{}", t.stack.replicas[0].port));
     assert_eq!(entry["upstream_status"], "200");
+    // The same line in the file compose's Collector reads (filelog receiver) and sends to Loki.
+    let in_file = || std::fs::read_to_string(&t.stack.nginx.access_log).is_ok_and(|f| f.lines().any(|l| l == line));
+    xtask::wait::until("the line in the access log file", Duration::from_secs(5), in_file).unwrap();
 }
 
 #[test]
