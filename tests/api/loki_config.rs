@@ -20,7 +20,7 @@ const COLLECTOR: &str = "observability/otel-collector/config.yaml";
 const LOKI: &str = "observability/loki/config.yaml";
 const DATASOURCES: &str = "observability/grafana/provisioning/datasources/datasources.yaml";
 
-/// Stream labels Loki 3 makes from OTLP resource attributes (its default index labels that this stack sets).
+/// Stream labels Loki makes from OTLP resource attributes: only those its config names (dots as underscores).
 const INDEX_LABELS: [&str; 1] = ["service_name"];
 /// Structured metadata Loki 3 makes from every OTLP log record (plus `detected_level`, from the severity).
 const RECORD_METADATA: [&str; 6] =
@@ -60,6 +60,11 @@ fn the_collectors_logs_pipeline_reaches_loki_which_keeps_a_bounded_store_on_its_
     assert!(list(&service["volumes"]).contains(&format!("./{LOKI}:/etc/loki/config.yaml:ro")));
 
     assert_eq!(loki["limits_config"]["allow_structured_metadata"], true, "OTLP ingestion needs structured metadata");
+    let resource = &loki["limits_config"]["otlp_config"]["resource_attributes"];
+    assert_eq!(resource["ignore_defaults"], true, "Loki's defaults would index service.instance.id");
+    let indexed = resource["attributes_config"].as_sequence().unwrap().iter().filter(|c| c["action"] == "index_label");
+    let indexed: Vec<String> = indexed.flat_map(|c| list(&c["attributes"])).map(|a| a.replace('.', "_")).collect();
+    assert_eq!(indexed, INDEX_LABELS, "the stream labels the LogQL checks below allow");
     for schema in loki["schema_config"]["configs"].as_sequence().unwrap() {
         assert_eq!(
             (&schema["schema"], &schema["store"], &schema["object_store"]),
