@@ -60,7 +60,8 @@ pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
     Ok(vec![throughput, memory])
 }
 
-/// `/count` with telemetry off, with the default sampler, with every span sampled, and 10% sampled.
+/// `/count` with telemetry off, with the default sampler (spans and log records exported), the same without log
+/// records, with every span sampled, and 10% sampled.
 pub fn telemetry(bench: &Bench) -> Result<Table, String> {
     let redis = Redis::start(&bench.work.join("telemetry-redis"))?;
     let export = exporting(bench);
@@ -75,6 +76,7 @@ pub fn telemetry(bench: &Bench) -> Result<Table, String> {
     };
     let off = start("off", with(&[("OTEL_SDK_DISABLED", "true")]))?;
     let default = start("default", with(&[]))?;
+    let no_logs = start("no-logs", with(&[("OTEL_LOGS_EXPORTER", "none")]))?;
     let all = start("all", with(&[("OTEL_TRACES_SAMPLER", "always_on")]))?;
     let ratio = start(
         "ratio",
@@ -82,7 +84,8 @@ pub fn telemetry(bench: &Bench) -> Result<Table, String> {
     )?;
     let cases = [
         ("telemetry off (`OTEL_SDK_DISABLED=true`)", off.url("/count")),
-        ("default sampler (`parentbased_always_on`)", default.url("/count")),
+        ("default sampler (`parentbased_always_on`), log records exported", default.url("/count")),
+        ("default sampler, log records not exported (`OTEL_LOGS_EXPORTER=none`)", no_logs.url("/count")),
         ("every span sampled (`always_on`)", all.url("/count")),
         ("10% sampled (`parentbased_traceidratio`, 0.1)", ratio.url("/count")),
     ];
@@ -95,9 +98,11 @@ pub fn telemetry(bench: &Bench) -> Result<Table, String> {
         &cases,
         &runs,
         vec![format!(
-            "One replica per row on one Redis, default worker threads; every row logs one JSON line per request. The \
-             OTLP sink received {} export requests.",
-            bench.sink.requests()
+            "One replica per row on one Redis, default worker threads; every row logs one JSON line per request to \
+             stdout, and all but the first and third also export it as an OTLP log record. The OTLP sink received {} \
+             export requests ({} of them log exports).",
+            bench.sink.requests(),
+            bench.sink.log_requests()
         )],
     ))
 }
