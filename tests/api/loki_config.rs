@@ -153,7 +153,8 @@ fn logql_problems(query: &str, services: &BTreeSet<String>) -> Vec<String> {
         problems.push(format!("{query}: {name} is neither a stream label nor record metadata"));
     }
     let balanced = |a: char, b: char| query.matches(a).count() == query.matches(b).count();
-    if !(balanced('(', ')') && balanced('{', '}') && balanced('[', ']') && query.matches('"').count() % 2 == 0) {
+    if !(balanced('(', ')') && balanced('{', '}') && balanced('[', ']') && query.matches('"').count().is_multiple_of(2))
+    {
         problems.push(format!("{query}: unbalanced"));
     }
     problems
