@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 
 use crate::{
     helpers::{TestApp, spawn_app_with},
+    metrics::scrape_sum,
     otlp::{HttpReceiver, attr, resource_attr, text},
 };
 
@@ -118,4 +119,25 @@ async fn otel_logs_exporter_none_exports_spans_but_no_log_records_and_stdout_kee
     assert!(receiver.next(Duration::from_secs(10)).await.is_some(), "spans are still exported");
     // The process has exited: anything it would ever export has been sent by now.
     assert!(receiver.next_logs(Duration::from_millis(500)).await.is_none(), "no log records");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_log_queue_drops_and_counts_records_and_requests_still_succeed() {
+    // A queue of 16 that is never drained during the test (nothing listens): requests must not wait for it.
+    let nowhere = format!("http://127.0.0.1:{}", xtask::wait::free_port());
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str()),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "16"),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "600000"),
+    ];
+    let t = spawn_app_with(&env).await;
+
+    for _ in 0..100 {
+        assert_eq!(t.get("/count").await.status(), StatusCode::OK);
+    }
+
+    // One record per request plus the few start-up lines; 16 fit in the queue.
+    let dropped = scrape_sum(&t, "otel_logs_dropped_total{reason=\"queue_full\"}").await;
+    assert!((84.0..100.0).contains(&dropped), "dropped {dropped}");
+    assert_eq!(t.counter(), 100);
 }
