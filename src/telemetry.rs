@@ -13,6 +13,7 @@
 pub mod http;
 pub mod logs;
 pub mod otel;
+mod queue;
 
 use tracing::Level;
 use tracing_appender::non_blocking::WorkerGuard;

@@ -10,13 +10,7 @@
 //! `try_send`), and what cannot be exported is counted in `otel_logs_dropped_total{reason}` (`queue_full`,
 //! `export_failed`).
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
@@ -29,7 +23,10 @@ use opentelemetry_sdk::{
 };
 use tracing_subscriber::{Layer, registry::LookupSpan};
 
-use super::otel::{SHUTDOWN_TIMEOUT, env_var, queue_size};
+use super::{
+    otel::{SHUTDOWN_TIMEOUT, switched_off},
+    queue::ExportQueue,
+};
 use crate::config::ConfigError;
 
 /// A running log pipeline.
@@ -40,24 +37,22 @@ pub struct Logs {
 impl Logs {
     /// `None` when export is switched off by `OTEL_SDK_DISABLED=true` or `OTEL_LOGS_EXPORTER=none`.
     pub fn from_env(resource: Resource) -> Result<Option<Self>, ConfigError> {
-        if env_var("OTEL_SDK_DISABLED").as_deref() == Some("true")
-            || env_var("OTEL_LOGS_EXPORTER").as_deref() == Some("none")
-        {
+        if switched_off("OTEL_LOGS_EXPORTER") {
             return Ok(None);
         }
         let exporter = opentelemetry_otlp::LogExporter::builder()
             .build()
             .map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", e.to_string()))?;
-        let capacity = queue_size("OTEL_BLRP_MAX_QUEUE_SIZE")?;
-        let pending = Arc::new(AtomicUsize::new(0));
-        let batch = BatchLogProcessor::builder(CountingExporter { inner: exporter, pending: Arc::clone(&pending) })
-            .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(capacity).build())
+        describe_metrics();
+        let queue =
+            ExportQueue::from_env("OTEL_BLRP_MAX_QUEUE_SIZE", "otel_logs_dropped_total", "otel_logs_exported_total")?;
+        let batch = BatchLogProcessor::builder(CountingExporter { inner: exporter, queue: queue.clone() })
+            .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(queue.capacity()).build())
             .build();
         let provider = SdkLoggerProvider::builder()
             .with_resource(resource)
-            .with_log_processor(BoundedProcessor { inner: batch, pending, capacity })
+            .with_log_processor(BoundedProcessor { inner: batch, queue })
             .build();
-        describe_metrics();
         Ok(Some(Self { provider }))
     }
 
@@ -83,31 +78,19 @@ fn describe_metrics() {
         "Log records that were never exported: reason=queue_full (export queue at capacity) or export_failed."
     );
     metrics::describe_counter!("otel_logs_exported_total", "Log records the Collector accepted.");
-    for reason in ["queue_full", "export_failed"] {
-        metrics::counter!("otel_logs_dropped_total", "reason" => reason).absolute(0);
-    }
-    metrics::counter!("otel_logs_exported_total").absolute(0);
 }
 
-/// Hands records to the batch processor only while fewer than `capacity` are queued or being exported, and counts the
-/// rest as dropped; the batch queue has the same capacity, so it never drops silently (as for spans, in `otel`).
+/// Hands records to the batch processor only while its queue has room (see [`ExportQueue`]), counting the rest.
 #[derive(Debug)]
 struct BoundedProcessor {
     inner: BatchLogProcessor,
-    pending: Arc<AtomicUsize>,
-    capacity: usize,
+    queue: ExportQueue,
 }
 
 impl LogProcessor for BoundedProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        let admitted = self
-            .pending
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.capacity).then_some(n + 1))
-            .is_ok();
-        if admitted {
+        if self.queue.admit() {
             self.inner.emit(record, scope);
-        } else {
-            metrics::counter!("otel_logs_dropped_total", "reason" => "queue_full").increment(1);
         }
     }
 
@@ -124,22 +107,18 @@ impl LogProcessor for BoundedProcessor {
     }
 }
 
-/// The OTLP exporter, counting outcomes and releasing the records it was handed from [`BoundedProcessor`]'s count.
+/// The OTLP exporter, counting outcomes and releasing the records it was handed from the [`ExportQueue`].
 #[derive(Debug)]
 struct CountingExporter<E> {
     inner: E,
-    pending: Arc<AtomicUsize>,
+    queue: ExportQueue,
 }
 
 impl<E: LogExporter> LogExporter for CountingExporter<E> {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
         let size = batch.iter().count();
         let result = self.inner.export(batch).await;
-        self.pending.fetch_sub(size, Ordering::AcqRel);
-        match &result {
-            Ok(()) => metrics::counter!("otel_logs_exported_total").increment(size as u64),
-            Err(_) => metrics::counter!("otel_logs_dropped_total", "reason" => "export_failed").increment(size as u64),
-        }
+        self.queue.exported(size, result.is_ok());
         result
     }
 

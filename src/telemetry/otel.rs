@@ -8,13 +8,7 @@
 //! cannot be exported are counted in `otel_spans_dropped_total{reason}`: `queue_full` when the queue is at capacity,
 //! `export_failed` when the Collector refused them or was unreachable.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use opentelemetry::{
     Context, KeyValue,
@@ -29,6 +23,7 @@ use opentelemetry_sdk::{
 };
 use tracing_subscriber::{Layer, registry::LookupSpan};
 
+use super::queue::ExportQueue;
 use crate::config::ConfigError;
 
 /// How long the final flush of each pipeline (spans, logs) may take.
@@ -42,25 +37,23 @@ pub struct Tracing {
 impl Tracing {
     /// `None` when export is switched off by `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`.
     pub fn from_env(resource: Resource) -> Result<Option<Self>, ConfigError> {
-        if env_var("OTEL_SDK_DISABLED").as_deref() == Some("true")
-            || env_var("OTEL_TRACES_EXPORTER").as_deref() == Some("none")
-        {
+        if switched_off("OTEL_TRACES_EXPORTER") {
             return Ok(None);
         }
         opentelemetry::global::set_text_map_propagator(propagators(env_var("OTEL_PROPAGATORS").as_deref())?);
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .build()
             .map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string()))?;
-        let capacity = queue_size("OTEL_BSP_MAX_QUEUE_SIZE")?;
-        let pending = Arc::new(AtomicUsize::new(0));
-        let batch = BatchSpanProcessor::builder(CountingExporter { inner: exporter, pending: Arc::clone(&pending) })
-            .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(capacity).build())
+        describe_metrics();
+        let queue =
+            ExportQueue::from_env("OTEL_BSP_MAX_QUEUE_SIZE", "otel_spans_dropped_total", "otel_spans_exported_total")?;
+        let batch = BatchSpanProcessor::builder(CountingExporter { inner: exporter, queue: queue.clone() })
+            .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(queue.capacity()).build())
             .build();
         let provider = SdkTracerProvider::builder()
             .with_resource(resource)
-            .with_span_processor(BoundedProcessor { inner: batch, pending, capacity })
+            .with_span_processor(BoundedProcessor { inner: batch, queue })
             .build();
-        describe_metrics();
         Ok(Some(Self { provider }))
     }
 
@@ -83,21 +76,14 @@ impl Tracing {
     }
 }
 
+/// Whether export of one signal is off: `OTEL_SDK_DISABLED=true`, or `exporter` (e.g. `OTEL_LOGS_EXPORTER`) is `none`.
+pub(super) fn switched_off(exporter: &str) -> bool {
+    env_var("OTEL_SDK_DISABLED").as_deref() == Some("true") || env_var(exporter).as_deref() == Some("none")
+}
+
 /// A variable, trimmed and lower-cased, for the switches (`true`, `none`, ...).
 pub(super) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase())
-}
-
-/// An export queue's capacity from `name` (default 2048, the SDK's).
-pub(super) fn queue_size(name: &str) -> Result<usize, ConfigError> {
-    match env_var(name) {
-        None => Ok(2048),
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| ConfigError::new(name, format!("invalid value '{v}': expected a positive integer"))),
-    }
 }
 
 /// The resource of spans and log records alike (built once, so both carry the same `service.instance.id`).
@@ -139,20 +125,13 @@ fn describe_metrics() {
         "Spans that were never exported: reason=queue_full (export queue at capacity) or export_failed."
     );
     metrics::describe_counter!("otel_spans_exported_total", "Spans the Collector accepted.");
-    // Make the series exist at zero, so `rate()` and alerts work before the first drop.
-    for reason in ["queue_full", "export_failed"] {
-        metrics::counter!("otel_spans_dropped_total", "reason" => reason).absolute(0);
-    }
-    metrics::counter!("otel_spans_exported_total").absolute(0);
 }
 
-/// Hands spans to the batch processor only while fewer than `capacity` are queued or being exported, and counts the
-/// rest as dropped. The batch queue has the same capacity, so it never drops silently.
+/// Hands spans to the batch processor only while its queue has room (see [`ExportQueue`]), counting the rest.
 #[derive(Debug)]
 struct BoundedProcessor {
     inner: BatchSpanProcessor,
-    pending: Arc<AtomicUsize>,
-    capacity: usize,
+    queue: ExportQueue,
 }
 
 impl SpanProcessor for BoundedProcessor {
@@ -161,14 +140,8 @@ impl SpanProcessor for BoundedProcessor {
     }
 
     fn on_end(&self, span: SpanData) {
-        let admitted = self
-            .pending
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.capacity).then_some(n + 1))
-            .is_ok();
-        if admitted {
+        if self.queue.admit() {
             self.inner.on_end(span);
-        } else {
-            metrics::counter!("otel_spans_dropped_total", "reason" => "queue_full").increment(1);
         }
     }
 
@@ -185,22 +158,18 @@ impl SpanProcessor for BoundedProcessor {
     }
 }
 
-/// The OTLP exporter, counting outcomes and releasing the spans it was handed from [`BoundedProcessor`]'s count.
+/// The OTLP exporter, counting outcomes and releasing the spans it was handed from the [`ExportQueue`].
 #[derive(Debug)]
 struct CountingExporter<E> {
     inner: E,
-    pending: Arc<AtomicUsize>,
+    queue: ExportQueue,
 }
 
 impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let size = batch.len();
         let result = self.inner.export(batch).await;
-        self.pending.fetch_sub(size, Ordering::AcqRel);
-        match &result {
-            Ok(()) => metrics::counter!("otel_spans_exported_total").increment(size as u64),
-            Err(_) => metrics::counter!("otel_spans_dropped_total", "reason" => "export_failed").increment(size as u64),
-        }
+        self.queue.exported(size, result.is_ok());
         result
     }
 
