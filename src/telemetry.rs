@@ -69,15 +69,20 @@ impl Telemetry {
         Ok(Self { tracing, logs: exported_logs, _stdout: guard })
     }
 
-    /// Export every finished span, then every log record, then flush the log writer (on drop). Errors go to stderr:
+    /// Export every finished span and every log record — both at once, so the exit waits at most one
+    /// `SHUTDOWN_TIMEOUT` (3 s) for them, not one per pipeline — then flush the stdout writer. Errors go to stderr:
     /// the process is exiting.
     pub fn shutdown(self) {
-        if let Some(tracing) = self.tracing {
-            tracing.shutdown();
-        }
-        if let Some(logs) = self.logs {
-            logs.shutdown();
-        }
+        let Self { tracing, logs, _stdout: stdout } = self;
+        std::thread::scope(|scope| {
+            if let Some(logs) = logs {
+                scope.spawn(move || logs.shutdown());
+            }
+            if let Some(tracing) = tracing {
+                tracing.shutdown();
+            }
+        });
+        drop(stdout);
     }
 }
 

@@ -141,3 +141,26 @@ async fn a_full_log_queue_drops_and_counts_records_and_requests_still_succeed() 
     assert!((84.0..100.0).contains(&dropped), "dropped {dropped}");
     assert_eq!(t.counter(), 100);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_collector_that_never_answers_holds_the_exit_for_one_flush_timeout_not_one_per_pipeline() {
+    // Accepts connections (the kernel's backlog) and never answers: both exports at exit wait for their timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "600000"),
+    ];
+    let mut t = spawn_app_with(&env).await;
+    assert_eq!(t.get("/count").await.status(), StatusCode::OK);
+
+    let start = Instant::now();
+    t.app.signal(Signal::SIGTERM).unwrap();
+    assert!(t.app.wait_exit(Duration::from_secs(15)).unwrap().success());
+    let took = start.elapsed();
+
+    // Spans and log records flush at once within the one 3 s budget (one after the other would take 6 s).
+    assert!(took >= Duration::from_millis(2500) && took < Duration::from_millis(4500), "exit took {took:?}");
+}
