@@ -1,8 +1,8 @@
 //! The OpenTelemetry trace pipeline (and the resource and switches it shares with the log pipeline in `logs`),
 //! configured by the SDK's standard environment variables: `OTEL_EXPORTER_OTLP_ENDPOINT` / `_PROTOCOL` (`grpc` or
 //! `http/protobuf`, chosen by the OTLP crate itself), `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
-//! `OTEL_TRACES_SAMPLER` / `_ARG` and `OTEL_BSP_*` (read by the SDK), plus the two the Rust SDK leaves to applications: `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at
-//! all) and `OTEL_PROPAGATORS`.
+//! `OTEL_TRACES_SAMPLER` / `_ARG` and `OTEL_BSP_*` (read by the SDK), plus the two the Rust SDK leaves to
+//! applications: `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at all) and `OTEL_PROPAGATORS`.
 //!
 //! Export never blocks a request: spans go to the SDK's batch processor (its own thread, bounded queue). Spans that
 //! cannot be exported are counted in `otel_spans_dropped_total{reason}`: `queue_full` when the queue is at capacity,
