@@ -6,7 +6,7 @@
 //! streams by the labels Loki's OTLP mapping creates for the service names this stack sets, and filters on the
 //! structured metadata that mapping produces.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, os::unix::fs::PermissionsExt};
 
 use serde_yaml::Value;
 
@@ -102,6 +102,12 @@ fn nginx_writes_the_access_log_file_the_collector_reads_through_a_shared_volume_
     let template = std::fs::read_to_string(root().join("nginx/templates/visit-counter.conf.template")).unwrap();
     assert!(template.contains("access_log ${NGINX_ACCESS_LOG_FILE} visit_json;"), "NGINX writes the file");
     assert!(template.contains(r#""trace_id":"$visit_trace_id""#), "the line carries the trace id");
+    // The file is capped by a hook the image's entrypoint runs: mounted among its scripts, executable, on that file.
+    let hook = "./nginx/access-log-cap.sh:/docker-entrypoint.d/40-access-log-cap.sh:ro";
+    assert!(list(&nginx["volumes"]).contains(&hook.to_owned()), "{hook}");
+    let script = root().join("nginx/access-log-cap.sh");
+    assert!(std::fs::metadata(&script).unwrap().permissions().mode() & 0o111 != 0, "the entrypoint runs only +x");
+    assert!(std::fs::read_to_string(&script).unwrap().contains("${NGINX_ACCESS_LOG_FILE:?}"));
     // The volume's owner and mode come from init's image, which must mount it before anyone else.
     assert!(mount(&compose["services"]["init"], "nginx-access-log").is_some());
     assert_eq!(
