@@ -1,12 +1,13 @@
 # syntax=docker/dockerfile:1.7
 # Images of the stack built from this repository (targets): `web` (the visit-counter replicas), `init` (one-shot:
-# Redis ACL credentials and NGINX's certificate at first start), `otel-collector`, `jaeger` and `nginx-exporter` (the upstream images
+# Redis ACL credentials and NGINX's certificate at first start), `otel-collector`, `jaeger`, `loki` and `nginx-exporter` (the upstream images
 # plus a static busybox wget, because they ship no shell or HTTP client for a HEALTHCHECK). Versions come from .env.
 ARG RUST_VERSION=1.91
 ARG DEBIAN_VERSION=bookworm
 ARG BUSYBOX_VERSION=1.37.0-musl
 ARG OTELCOL_VERSION=0.120.0
 ARG JAEGER_VERSION=2.3.0
+ARG LOKI_VERSION=3.4.2
 ARG NGINX_EXPORTER_VERSION=1.4.1
 
 # ---- build: BuildKit cache mounts keep the registry and target/ between builds, so a change to src/ recompiles
@@ -44,9 +45,10 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends openssl=3.0.* \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 init && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin init \
-    && mkdir -p /init/redis /init/web /init/redis-exporter /init/grafana /init/tls \
-    && chown 10001:10001 /init/redis /init/web /init/redis-exporter /init/grafana /init/tls \
-    && chmod 0750 /init/redis /init/web /init/redis-exporter /init/grafana /init/tls
+    && mkdir -p /init/redis /init/web /init/redis-exporter /init/grafana /init/tls /init/nginx-access-log \
+    && chown 10001:10001 /init/redis /init/web /init/redis-exporter /init/grafana /init/tls /init/nginx-access-log \
+    && chmod 0750 /init/redis /init/web /init/redis-exporter /init/grafana /init/tls \
+    && chmod 2770 /init/nginx-access-log
 COPY deploy/init/credentials.sh deploy/init/grafana.sh deploy/init/tls.sh /usr/local/bin/
 USER 10001:10001
 HEALTHCHECK NONE
@@ -69,3 +71,8 @@ FROM jaegertracing/jaeger:${JAEGER_VERSION} AS jaeger
 COPY --from=busybox /bin/wget /usr/local/bin/wget
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["/usr/local/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:16686/"]
+
+FROM grafana/loki:${LOKI_VERSION} AS loki
+COPY --from=busybox /bin/wget /usr/local/bin/wget
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["/usr/local/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3100/ready"]

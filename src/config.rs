@@ -54,8 +54,8 @@ pub struct Config {
     pub request_timeout_ms: u64,
 
     /// On SIGTERM or SIGINT: how long in-flight requests may take to finish, in seconds, before the process gives up
-    /// on them and exits 1. Then up to 3 s more go to exporting the last spans: keep the sum below the orchestrator's
-    /// kill timeout (Docker's default is 10 s; compose `stop_grace_period`).
+    /// on them and exits 1. Then up to 3 s more go to exporting the last spans and log records (both at once): keep
+    /// the sum below the orchestrator's kill timeout (Docker's default is 10 s; compose `stop_grace_period`).
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 5, value_parser = positive_u64)]
     pub shutdown_grace_secs: u64,
 

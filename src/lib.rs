@@ -11,7 +11,7 @@
 //! - [`negotiate`]: which representation (text, HTML, JSON) a request gets.
 //! - [`store`]: the counter in Redis behind a bb8 pool with bounded waits.
 //! - [`error`]: the one error enum and how it answers.
-//! - [`telemetry`]: the logging pipeline and its guard; [`metrics`]: Prometheus on its own port.
+//! - [`telemetry`]: the tracing pipeline (stdout logs; spans and log records over OTLP) and its guard; [`metrics`]: Prometheus on its own port.
 //! - [`shutdown`]: the signals that stop the process; [`healthcheck`]: the container health probe subcommand.
 
 pub mod config;

@@ -22,6 +22,10 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 
+/// The target of each request's log line: exported as a log record only when the request is traced (see
+/// `telemetry::Telemetry::init`).
+pub const REQUEST_LINE: &str = "visit_counter::request";
+
 /// Paths that are never traced or logged per request.
 const PROBES: [&str; 2] = ["/healthz", "/readyz"];
 
@@ -143,6 +147,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
     }
     let (trace_id, span_id) = ids.unzip();
     tracing::info!(
+        target: REQUEST_LINE,
         method,
         route,
         status = status.as_u16(),

@@ -1,8 +1,8 @@
-//! The OpenTelemetry trace pipeline, configured by the SDK's standard environment variables:
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` / `_PROTOCOL` (`grpc` or `http/protobuf`, chosen by the OTLP crate itself),
-//! `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` / `_ARG` and `OTEL_BSP_*` (read by the SDK),
-//! plus the two the Rust SDK leaves to applications: `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at
-//! all) and `OTEL_PROPAGATORS`.
+//! The OpenTelemetry trace pipeline (and the resource and switches it shares with the log pipeline in `logs`),
+//! configured by the SDK's standard environment variables: `OTEL_EXPORTER_OTLP_ENDPOINT` / `_PROTOCOL` (`grpc` or
+//! `http/protobuf`, chosen by the OTLP crate itself), `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_TRACES_SAMPLER` / `_ARG` and `OTEL_BSP_*` (read by the SDK), plus the two the Rust SDK leaves to
+//! applications: `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at all) and `OTEL_PROPAGATORS`.
 //!
 //! Sampling is decided before a request's spans exist ([`sampled`]), with the sampler the SDK builds from
 //! `OTEL_TRACES_SAMPLER` / `_ARG`: an unsampled request opens no `tracing` span at all, because in
@@ -16,13 +16,7 @@
 //! cannot be exported are counted in `otel_spans_dropped_total{reason}`: `queue_full` when the queue is at capacity,
 //! `export_failed` when the Collector refused them or was unreachable.
 
-use std::{
-    sync::{
-        Arc, OnceLock,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::OnceLock, time::Duration};
 
 use opentelemetry::{
     Context, KeyValue,
@@ -40,10 +34,11 @@ use opentelemetry_sdk::{
 };
 use tracing_subscriber::{Layer, registry::LookupSpan};
 
+use super::queue::ExportQueue;
 use crate::config::ConfigError;
 
-/// How long the final flush may take.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the final flush of each pipeline (spans, logs) may take.
+pub(super) const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The share of new traces kept when `OTEL_TRACES_SAMPLER` is unset.
 pub const DEFAULT_RATIO: f64 = 0.01;
@@ -78,33 +73,26 @@ pub struct Tracing {
 
 impl Tracing {
     /// `None` when export is switched off by `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`.
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase());
-        if var("OTEL_SDK_DISABLED").as_deref() == Some("true") || var("OTEL_TRACES_EXPORTER").as_deref() == Some("none")
-        {
+    pub fn from_env(resource: Resource) -> Result<Option<Self>, ConfigError> {
+        if switched_off("OTEL_TRACES_EXPORTER") {
             return Ok(None);
         }
-        opentelemetry::global::set_text_map_propagator(propagators(var("OTEL_PROPAGATORS").as_deref())?);
+        opentelemetry::global::set_text_map_propagator(propagators(env_var("OTEL_PROPAGATORS").as_deref())?);
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .build()
             .map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string()))?;
-        let capacity = match var("OTEL_BSP_MAX_QUEUE_SIZE") {
-            None => 2048,
-            Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError::new("OTEL_BSP_MAX_QUEUE_SIZE", format!("invalid value '{v}': expected a positive integer"))
-            })?,
-        };
-        let pending = Arc::new(AtomicUsize::new(0));
-        let batch = BatchSpanProcessor::builder(CountingExporter { inner: exporter, pending: Arc::clone(&pending) })
-            .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(capacity).build())
+        describe_metrics();
+        let queue =
+            ExportQueue::from_env("OTEL_BSP_MAX_QUEUE_SIZE", "otel_spans_dropped_total", "otel_spans_exported_total")?;
+        let batch = BatchSpanProcessor::builder(CountingExporter { inner: exporter, queue: queue.clone() })
+            .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(queue.capacity()).build())
             .build();
         let provider = SdkTracerProvider::builder()
-            .with_resource(resource())
+            .with_resource(resource)
             // The decision was taken by `sampled` before the span was opened.
             .with_sampler(Sampler::AlwaysOn)
-            .with_span_processor(BoundedProcessor { inner: batch, pending, capacity })
+            .with_span_processor(BoundedProcessor { inner: batch, queue })
             .build();
-        describe_metrics();
         let _ = SAMPLER.set(sampler_from_env());
         Ok(Some(Self { provider }))
     }
@@ -128,9 +116,20 @@ impl Tracing {
     }
 }
 
+/// Whether export of one signal is off: `OTEL_SDK_DISABLED=true`, or `exporter` (e.g. `OTEL_LOGS_EXPORTER`) is `none`.
+pub(super) fn switched_off(exporter: &str) -> bool {
+    env_var("OTEL_SDK_DISABLED").as_deref() == Some("true") || env_var(exporter).as_deref() == Some("none")
+}
+
+/// A variable, trimmed and lower-cased, for the switches (`true`, `none`, ...).
+pub(super) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().map(|v| v.trim().to_ascii_lowercase())
+}
+
+/// The resource of spans and log records alike (built once, so both carry the same `service.instance.id`).
 /// `service.name` defaults to `visit-counter` unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` name one;
 /// `service.instance.id` is unique per process, so replicas are told apart.
-fn resource() -> Resource {
+pub fn resource() -> Resource {
     let named = std::env::var_os("OTEL_SERVICE_NAME").is_some()
         || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|a| a.contains("service.name="));
     let mut builder = Resource::builder()
@@ -166,20 +165,13 @@ fn describe_metrics() {
         "Spans that were never exported: reason=queue_full (export queue at capacity) or export_failed."
     );
     metrics::describe_counter!("otel_spans_exported_total", "Spans the Collector accepted.");
-    // Make the series exist at zero, so `rate()` and alerts work before the first drop.
-    for reason in ["queue_full", "export_failed"] {
-        metrics::counter!("otel_spans_dropped_total", "reason" => reason).absolute(0);
-    }
-    metrics::counter!("otel_spans_exported_total").absolute(0);
 }
 
-/// Hands spans to the batch processor only while fewer than `capacity` are queued or being exported, and counts the
-/// rest as dropped. The batch queue has the same capacity, so it never drops silently.
+/// Hands spans to the batch processor only while its queue has room (see [`ExportQueue`]), counting the rest.
 #[derive(Debug)]
 struct BoundedProcessor {
     inner: BatchSpanProcessor,
-    pending: Arc<AtomicUsize>,
-    capacity: usize,
+    queue: ExportQueue,
 }
 
 impl SpanProcessor for BoundedProcessor {
@@ -188,14 +180,8 @@ impl SpanProcessor for BoundedProcessor {
     }
 
     fn on_end(&self, span: SpanData) {
-        let admitted = self
-            .pending
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.capacity).then_some(n + 1))
-            .is_ok();
-        if admitted {
+        if self.queue.admit() {
             self.inner.on_end(span);
-        } else {
-            metrics::counter!("otel_spans_dropped_total", "reason" => "queue_full").increment(1);
         }
     }
 
@@ -212,22 +198,18 @@ impl SpanProcessor for BoundedProcessor {
     }
 }
 
-/// The OTLP exporter, counting outcomes and releasing the spans it was handed from [`BoundedProcessor`]'s count.
+/// The OTLP exporter, counting outcomes and releasing the spans it was handed from the [`ExportQueue`].
 #[derive(Debug)]
 struct CountingExporter<E> {
     inner: E,
-    pending: Arc<AtomicUsize>,
+    queue: ExportQueue,
 }
 
 impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let size = batch.len();
         let result = self.inner.export(batch).await;
-        self.pending.fetch_sub(size, Ordering::AcqRel);
-        match &result {
-            Ok(()) => metrics::counter!("otel_spans_exported_total").increment(size as u64),
-            Err(_) => metrics::counter!("otel_spans_dropped_total", "reason" => "export_failed").increment(size as u64),
-        }
+        self.queue.exported(size, result.is_ok());
         result
     }
 

@@ -10,7 +10,7 @@ use serde_yaml::Value;
 
 use crate::compose_policy::{compose, root};
 
-fn config(path: &str) -> Value {
+pub fn config(path: &str) -> Value {
     let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -19,7 +19,7 @@ fn names(section: &Value) -> BTreeSet<String> {
     section.as_mapping().into_iter().flatten().filter_map(|(k, _)| k.as_str().map(str::to_owned)).collect()
 }
 
-fn list(value: &Value) -> Vec<String> {
+pub fn list(value: &Value) -> Vec<String> {
     value.as_sequence().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
 }
 

@@ -88,6 +88,7 @@ fn every_service_keeps_the_rules() {
         "jaeger",
         "prometheus",
         "grafana",
+        "loki",
         "redis-exporter",
         "nginx-exporter",
     ] {

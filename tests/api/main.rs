@@ -12,6 +12,8 @@ mod drain;
 mod grafana_config;
 mod helpers;
 mod k8s_policy;
+mod logs;
+mod loki_config;
 mod metrics;
 mod nginx_config;
 mod otlp;

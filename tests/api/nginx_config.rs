@@ -1,11 +1,13 @@
 //! The NGINX templates rendered with compose's own values pass `nginx -t` here, except for what Debian's 1.22
 //! cannot know; and the native twin sets exactly the variables compose sets, so the two differ in values only.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, fs::OpenOptions, io::Write, process::Command, time::Duration};
+
+use nix::{sys::signal::Signal, unistd::Pid};
 
 use xtask::nginx::{self, NginxSpec};
 
-use crate::compose_policy::compose;
+use crate::compose_policy::{compose, root};
 
 /// compose's `NGINX_*` variables for the nginx service (the filter itself excluded: it is the image's, not ours).
 fn compose_variables() -> Vec<(String, String)> {
@@ -41,6 +43,10 @@ fn the_compose_rendering_passes_nginx_t_but_for_resolve_which_needs_nginx_1_27_3
             // compose's /run/tls is a volume; the certificate here is generated the same way, by the same script.
             *value = dir.path().join("tls").display().to_string();
         }
+        if name == "NGINX_ACCESS_LOG_FILE" {
+            // A volume in compose; `nginx -t` opens the file, so it must be writable here.
+            *value = dir.path().join("access.log").display().to_string();
+        }
     }
     let render_and_check = |variables: &[(String, String)], into: &str| {
         let prefix = dir.path().join(into);
@@ -58,4 +64,38 @@ fn the_compose_rendering_passes_nginx_t_but_for_resolve_which_needs_nginx_1_27_3
         }
     }
     render_and_check(&variables, "without-resolve").expect("nginx -t");
+}
+
+/// Stops the process group of the cap hook's background loop (it outlives the script that starts it).
+struct Group(i32);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::killpg(Pid::from_raw(self.0), Signal::SIGTERM);
+    }
+}
+
+#[test]
+fn the_access_log_cap_truncates_the_file_in_place_and_nginx_keeps_appending() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("access.log");
+    // Opened as NGINX opens its access log (O_APPEND), and kept open across the truncation.
+    let mut nginx = OpenOptions::new().create(true).append(true).open(&file).unwrap();
+    nginx.write_all(&[b'x'; 4096]).unwrap();
+
+    // setsid: the script and the loop it leaves behind get a process group of their own, stopped on drop.
+    let mut hook = Command::new("setsid")
+        .arg(root().join("nginx/access-log-cap.sh"))
+        .env("NGINX_ACCESS_LOG_FILE", &file)
+        .env("ACCESS_LOG_CAP_BYTES", "1024")
+        .env("ACCESS_LOG_CAP_INTERVAL", "0.1")
+        .spawn()
+        .unwrap();
+    let _group = Group(hook.id() as i32);
+    assert!(hook.wait().unwrap().success(), "the hook returns at once, so NGINX starts");
+    let size = || std::fs::metadata(&file).unwrap().len();
+    xtask::wait::until("the file to be truncated", Duration::from_secs(5), || size() == 0).unwrap();
+    nginx.write_all(b"{\"status\":200}\n").unwrap();
+
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"status\":200}\n", "appended at the new end");
 }

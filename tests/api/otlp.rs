@@ -1,47 +1,69 @@
 //! Stand-ins for the OpenTelemetry Collector (there is no Collector binary here): the gRPC fake from
-//! fake-opentelemetry-collector, and a small `POST /v1/traces` receiver for OTLP over HTTP that keeps the resource.
+//! fake-opentelemetry-collector, and a small `POST /v1/traces` + `POST /v1/logs` receiver for OTLP over HTTP that
+//! keeps everything it is sent, resource included.
 
 use std::{net::SocketAddr, time::Duration};
 
 use axum::{Router, body::Bytes, extract::State, routing::post};
 use opentelemetry_proto::tonic::{
-    collector::trace::v1::ExportTraceServiceRequest, common::v1::any_value::Value, resource::v1::Resource,
+    collector::{logs::v1::ExportLogsServiceRequest, trace::v1::ExportTraceServiceRequest},
+    common::v1::{AnyValue, KeyValue, any_value::Value},
+    resource::v1::Resource,
 };
 use prost::Message;
 use tokio::sync::mpsc;
 
-/// Receives OTLP/HTTP protobuf trace exports.
+/// Receives OTLP/HTTP protobuf trace and log exports.
 pub struct HttpReceiver {
     pub address: SocketAddr,
     requests: mpsc::UnboundedReceiver<ExportTraceServiceRequest>,
+    logs: mpsc::UnboundedReceiver<ExportLogsServiceRequest>,
 }
 
 impl HttpReceiver {
     pub async fn start() -> Self {
-        let (tx, requests) = mpsc::unbounded_channel();
+        let (traces, requests) = mpsc::unbounded_channel();
+        let (log_tx, logs) = mpsc::unbounded_channel();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app = Router::new().route("/v1/traces", post(receive)).with_state(tx);
+        let app = Router::new()
+            .route("/v1/traces", post(receive::<ExportTraceServiceRequest>).with_state(traces))
+            .route("/v1/logs", post(receive::<ExportLogsServiceRequest>).with_state(log_tx));
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { address, requests }
+        Self { address, requests, logs }
     }
 
-    /// The next export, waiting at most `deadline`.
+    /// The next trace export, waiting at most `deadline`.
     pub async fn next(&mut self, deadline: Duration) -> Option<ExportTraceServiceRequest> {
         tokio::time::timeout(deadline, self.requests.recv()).await.ok().flatten()
     }
+
+    /// The next log export, waiting at most `deadline`.
+    pub async fn next_logs(&mut self, deadline: Duration) -> Option<ExportLogsServiceRequest> {
+        tokio::time::timeout(deadline, self.logs.recv()).await.ok().flatten()
+    }
 }
 
-async fn receive(State(tx): State<mpsc::UnboundedSender<ExportTraceServiceRequest>>, body: Bytes) -> Vec<u8> {
-    let request = ExportTraceServiceRequest::decode(body).expect("a valid OTLP protobuf body");
+async fn receive<M: Message + Default>(State(tx): State<mpsc::UnboundedSender<M>>, body: Bytes) -> Vec<u8> {
+    let request = M::decode(body).expect("a valid OTLP protobuf body");
     let _ = tx.send(request);
-    Vec::new() // an empty ExportTraceServiceResponse
+    Vec::new() // an empty Export*ServiceResponse
 }
 
 /// A string attribute of a resource.
 pub fn resource_attr(resource: &Resource, key: &str) -> Option<String> {
-    resource.attributes.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+    attr(&resource.attributes, key)
+}
+
+/// A string attribute among `attributes` (other kinds as their Debug text).
+pub fn attr(attributes: &[KeyValue], key: &str) -> Option<String> {
+    attributes.iter().find(|kv| kv.key == key).and_then(|kv| text(kv.value.as_ref()?))
+}
+
+/// A string value (other kinds as their Debug text).
+pub fn text(value: &AnyValue) -> Option<String> {
+    match value.value.as_ref()? {
         Value::StringValue(s) => Some(s.clone()),
         other => Some(format!("{other:?}")),
-    })
+    }
 }

@@ -1,7 +1,7 @@
 //! Through NGINX on the native twin: Redis with ACL users, three replicas and NGINX rendered from the shipped
 //! templates (`xtask::stack`, the code behind `cargo xtask stack up`), on random loopback ports.
 
-use std::{collections::HashMap, process::Command};
+use std::{collections::HashMap, process::Command, time::Duration};
 
 use futures::{StreamExt, future::join_all, stream};
 use reqwest::{StatusCode, header};
@@ -129,6 +129,14 @@ async fn answers_carry_a_request_id_security_headers_and_a_json_access_log_line(
     assert_eq!((entry["trace_id"].as_str(), entry["status"].as_i64()), (Some(trace), Some(200)));
     assert_eq!(entry["upstream_addr"], format!("127.0.0.1:{}", t.stack.replicas[0].port));
     assert_eq!(entry["upstream_status"], "200");
+    // A request without traceparent is logged with the trace the replica started (its response names it).
+    let started = generated.headers()["traceparent"].to_str().unwrap().split('-').nth(1).unwrap().to_owned();
+    let own = log.lines().find(|l| l.contains(&format!(r#""request_id":"{id}""#))).expect("the generated id's line");
+    let own: serde_json::Value = serde_json::from_str(own).unwrap();
+    assert_eq!(own["trace_id"].as_str(), Some(started.as_str()), "the replica's trace");
+    // The same line in the file compose's Collector reads (filelog receiver) and sends to Loki.
+    let in_file = || std::fs::read_to_string(&t.stack.nginx.access_log).is_ok_and(|f| f.lines().any(|l| l == line));
+    xtask::wait::until("the line in the access log file", Duration::from_secs(5), in_file).unwrap();
 }
 
 #[test]

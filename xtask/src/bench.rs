@@ -5,7 +5,8 @@
 //!   path comes to the proxy's ceiling) and against `/count` on one replica without NGINX; plus each replica's
 //!   resident memory idle and at its peak under that load;
 //! - `telemetry`: `/count` on replicas that differ only in telemetry — off (`OTEL_SDK_DISABLED=true`), the default
-//!   (every span sampled), 10% sampled — all exporting over OTLP/HTTP to a local sink that accepts and discards;
+//!   (every span sampled, log records exported), the default without log records (`OTEL_LOGS_EXPORTER=none`), 10%
+//!   sampled — all exporting over OTLP/HTTP to a local sink that accepts and discards;
 //! - `redis`: `redis-benchmark -t incr` at the same concurrency: the ceiling Redis sets;
 //! - `soak`: `/count` through NGINX for `--soak-seconds` (5 minutes): replica memory before and after;
 //! - `build`: clean and incremental release build times, and the binary's size.

@@ -34,11 +34,18 @@ pub struct Nginx {
     pub port: u16,
     pub tls_port: u16,
     pub status_port: u16,
+    /// The JSON access log file (the lines the Collector's filelog receiver reads in compose).
+    pub access_log: PathBuf,
     spec: NginxSpec,
     process: Process,
 }
 
 impl NginxSpec {
+    /// The access log file (JSON lines, as on stdout) that compose's Collector reads.
+    pub fn access_log(&self) -> PathBuf {
+        self.dir.join("access.log")
+    }
+
     /// The template variables, as compose sets them for the container but pointing at loopback.
     pub fn variables(&self) -> Vec<(String, String)> {
         let server = |p: &u16| {
@@ -51,6 +58,7 @@ impl NginxSpec {
             ("NGINX_TLS_LISTEN", format!("127.0.0.1:{}", self.tls_port)),
             ("NGINX_STATUS_LISTEN", format!("127.0.0.1:{}", self.status_port)),
             ("NGINX_TLS_DIR", self.tls_dir.display().to_string()),
+            ("NGINX_ACCESS_LOG_FILE", self.access_log().display().to_string()),
             // Never queried natively: no upstream name is resolved at run time.
             ("NGINX_RESOLVER", "127.0.0.1 valid=5s ipv6=off".to_owned()),
             ("NGINX_UPSTREAM_SERVERS", servers.trim_end().to_owned()),
@@ -111,7 +119,8 @@ impl Nginx {
         let mut process = Process::spawn("nginx", command, &spec.dir.join("nginx.log")).map_err(|e| e.to_string())?;
         let port = spec.port;
         process.wait_ready("nginx to listen", Duration::from_secs(10), || wait::listening(port))?;
-        Ok(Self { port, tls_port: spec.tls_port, status_port: spec.status_port, spec: spec.clone(), process })
+        let (tls_port, status_port, access_log) = (spec.tls_port, spec.status_port, spec.access_log());
+        Ok(Self { port, tls_port, status_port, access_log, spec: spec.clone(), process })
     }
 
     /// Mark the replicas on `ports` `down` (and only those), reload, and return once every worker of the previous

@@ -127,6 +127,8 @@ fn replica(spec: &StackSpec, credentials: &Credentials, redis_port: u16, log: Pa
         ("REDIS_PASSWORD_FILE".to_owned(), credentials.web_password_file.display().to_string()),
         // Several replicas share two cores here, as in compose (FACTS: one worker each is faster).
         ("TOKIO_WORKER_THREADS".to_owned(), "1".to_owned()),
+        // As compose: every request traced.
+        ("OTEL_TRACES_SAMPLER".to_owned(), "parentbased_always_on".to_owned()),
     ];
     env.extend(spec.env.iter().cloned());
     AppSpec { binary: spec.binary.clone(), redis_port, env, log }

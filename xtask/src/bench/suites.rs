@@ -60,7 +60,8 @@ pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
     Ok(vec![throughput, memory])
 }
 
-/// `/count` with telemetry off, with the app's default sampler, with compose's, and with every span sampled.
+/// `/count` with telemetry off, with the app's default sampler (spans and log records exported), the same without
+/// log records, with compose's sampler, and with every span sampled.
 pub fn telemetry(bench: &Bench) -> Result<Table, String> {
     let redis = Redis::start(&bench.work.join("telemetry-redis"))?;
     let export = exporting(bench);
@@ -75,11 +76,13 @@ pub fn telemetry(bench: &Bench) -> Result<Table, String> {
     };
     let off = start("off", with(&[("OTEL_SDK_DISABLED", "true")]))?;
     let default = start("default", with(&[]))?;
+    let no_logs = start("no-logs", with(&[("OTEL_LOGS_EXPORTER", "none")]))?;
     let compose = start("compose", with(&[("OTEL_TRACES_SAMPLER", "parentbased_always_on")]))?;
     let all = start("all", with(&[("OTEL_TRACES_SAMPLER", "always_on")]))?;
     let cases = [
         ("telemetry off (`OTEL_SDK_DISABLED=true`)", off.url("/count")),
-        ("default sampler (1 new trace in 100, `parentbased_traceidratio` 0.01)", default.url("/count")),
+        ("default settings (1 new trace in 100, log records exported)", default.url("/count")),
+        ("default sampler, log records not exported (`OTEL_LOGS_EXPORTER=none`)", no_logs.url("/count")),
         ("compose's sampler (`parentbased_always_on`)", compose.url("/count")),
         ("every span sampled (`always_on`)", all.url("/count")),
     ];
@@ -92,9 +95,11 @@ pub fn telemetry(bench: &Bench) -> Result<Table, String> {
         &cases,
         &runs,
         vec![format!(
-            "One replica per row on one Redis, default worker threads; every row logs one JSON line per request. The \
-             OTLP sink received {} export requests.",
-            bench.sink.requests()
+            "One replica per row on one Redis, default worker threads; every row logs one JSON line per request to \
+             stdout, and all but the first and third also export it as an OTLP log record. The OTLP sink received {} \
+             export requests ({} of them log exports).",
+            bench.sink.requests(),
+            bench.sink.log_requests()
         )],
     ))
 }
