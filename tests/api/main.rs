@@ -18,6 +18,7 @@ mod otlp;
 mod prometheus_api;
 mod prometheus_rules;
 mod prometheus_twin;
+mod redis_config;
 mod resilience;
 mod stack;
 mod stack_cli;
