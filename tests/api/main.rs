@@ -1,6 +1,7 @@
 //! Black-box tests: the real `visit-counter` binary against a real `redis-server`, both started per test by the
 //! process harness that `cargo xtask` uses too.
 
+mod browser;
 mod chaos;
 mod collector_config;
 mod compose_policy;
