@@ -73,13 +73,20 @@ fn open_tab(browser: &mut Browser) -> String {
     session
 }
 
-/// Load `url` at `viewport`, wait for the load event, and return [`INSPECT`]'s answer.
+/// Load `url` at `viewport`, wait until that document has loaded completely, and return [`INSPECT`]'s answer.
 fn visit(browser: &mut Browser, session: &str, url: &str, (width, height, mobile): Viewport) -> Value {
     let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile });
     browser.call(Some(session), "Emulation.setDeviceMetricsOverride", metrics).expect("viewport");
-    browser.call(Some(session), "Page.navigate", json!({ "url": url })).expect("navigate");
-    let loaded = |m: &Value| m["method"] == "Page.loadEventFired" && m["sessionId"] == session;
-    browser.wait_for(loaded, url).unwrap_or_else(|e| panic!("{e}"));
+    let navigated = browser.call(Some(session), "Page.navigate", json!({ "url": url })).expect("navigate");
+    assert!(navigated.get("errorText").is_none(), "{url}: {navigated}");
+    // Asked of the page rather than taken from a load event, which may belong to the previous document.
+    let complete =
+        json!({ "expression": "document.readyState === 'complete' && location.href", "returnByValue": true });
+    let loaded = xtask::wait::until(url, std::time::Duration::from_secs(30), || {
+        let answer = browser.call(Some(session), "Runtime.evaluate", complete.clone());
+        answer.is_ok_and(|a| a["result"]["value"] == url)
+    });
+    loaded.unwrap_or_else(|e| panic!("{e}\n{}", browser.log()));
     let inspect = json!({ "expression": INSPECT, "returnByValue": true });
     let answer = browser.call(Some(session), "Runtime.evaluate", inspect).expect("evaluate");
     answer["result"]["value"].clone()

@@ -111,8 +111,8 @@ impl Browser {
         }
     }
 
-    /// The first message matching `wanted` (earlier events are recorded in [`Browser::events`]).
-    pub fn wait_for(&mut self, wanted: impl Fn(&Value) -> bool, what: &str) -> Result<Value, String> {
+    /// The first message matching `wanted` (others are recorded in [`Browser::events`]).
+    fn wait_for(&mut self, wanted: impl Fn(&Value) -> bool, what: &str) -> Result<Value, String> {
         let deadline = Instant::now() + DEADLINE;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
