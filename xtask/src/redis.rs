@@ -89,6 +89,7 @@ impl Redis {
         // - `--dir`: this instance's data directory (compose: the `redis-data` volume);
         // - `--aclfile`: this twin's generated ACL (compose: the `init` volume), or none for the single-replica
         //   tests, which then talk to the `default` user (still loopback only, `protected-mode` stays on).
+        // `daemonize no` and `logfile ""` (stdout, into this process's log file) are the file's own settings.
         command
             .arg(config_file())
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--dir"])
