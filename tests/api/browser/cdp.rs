@@ -17,6 +17,26 @@ use std::{
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+/// Headless, driven over the pipe, a fresh profile that does nothing on its own, and no way off the machine.
+const FLAGS: [&str; 14] = [
+    "--headless",
+    "--remote-debugging-pipe",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-sync",
+    "--no-proxy-server",
+    // Chromium asks Google hosts even with background networking off: every name but the loopback address resolves
+    // to nothing, so no request can leave the machine.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--disable-gpu",
+];
+
 /// How long one command (a page load included) may take.
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -41,23 +61,7 @@ impl Browser {
         let log = std::fs::File::create(dir.path().join("chromium.log")).map_err(|e| e.to_string())?;
         let mut command = Command::new("chromium");
         command
-            .args([
-                "--headless",
-                "--remote-debugging-pipe",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-default-apps",
-                "--disable-extensions",
-                "--disable-sync",
-                "--no-proxy-server",
-                // Chromium asks Google hosts even with background networking off: every name but the loopback
-                // address resolves to nothing, so no request can leave the machine.
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                "--hide-scrollbars",
-                "--mute-audio",
-            ])
+            .args(FLAGS)
             .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
