@@ -54,6 +54,9 @@ fn the_twins_redis_runs_with_the_files_settings() {
     assert!(get("aclfile").ends_with("credentials/redis/users.acl"), "{}", get("aclfile"));
     assert_eq!(get("bind"), "bind\n127.0.0.1");
     assert!(get("dir").ends_with("data/redis"), "{}", get("dir"));
+    // protected-mode lets other hosts in (compose's replicas) only because the ACL leaves `default` without nopass.
+    let default = t.stack.redis.cli(&["ACL", "GETUSER", "default"]).expect("ACL GETUSER");
+    assert!(default.contains("\noff\n") && !default.contains("nopass"), "default user: {default}");
 }
 
 #[tokio::test]
