@@ -15,7 +15,7 @@ enum Command {
     Bench(xtask::bench::Options),
     /// Restart Redis (SIGTERM, SIGKILL) and replicas under load, then check nothing acknowledged was lost.
     Chaos(xtask::chaos::cli::Options),
-    /// Bounded HTTP load on one loopback URL (default: /count through the native twin); a summary of every request.
+    /// Bounded HTTP load on one loopback URL (default: /count through the twin), every request in the summary.
     Load(xtask::load::Options),
     /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see README).
     #[command(subcommand)]

@@ -25,3 +25,14 @@ fn every_command_has_help() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: cargo xtask"), "{args:?} --help");
     }
 }
+
+#[test]
+fn the_readme_shows_the_listing_as_it_is() {
+    let readme = std::fs::read_to_string(xtask::paths::workspace_root().join("README.md")).expect("README.md");
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).output().expect("xtask runs");
+    let listing = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(
+        readme.contains(&format!("$ cargo xtask\n{listing}")),
+        "README's `$ cargo xtask` block differs from:\n{listing}"
+    );
+}
