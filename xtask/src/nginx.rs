@@ -102,11 +102,13 @@ impl Nginx {
         check(&spec.dir, &conf)?;
         let command = command(&spec.dir, &conf, &["-g", "daemon off;"]);
         let mut process = Process::spawn("nginx", command, &spec.dir.join("nginx.log")).map_err(|e| e.to_string())?;
-        let (port, pid_file, pid) = (spec.port, spec.dir.join("nginx.pid"), process.pid().to_string());
         // NGINX writes its pid file only once every listening socket is bound. Listening alone is not enough: when
         // another program holds the port, that program answers while NGINX retries bind() and exits.
+        let (pid_file, pid) = (spec.dir.join("nginx.pid"), process.pid().to_string());
         let bound = || std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim() == pid);
-        process.wait_ready("nginx to listen", Duration::from_secs(10), || bound() && wait::listening(port))?;
+        process.wait_ready("nginx to bind its ports", Duration::from_secs(10), bound)?;
+        let port = spec.port;
+        process.wait_ready("nginx to listen", Duration::from_secs(10), || wait::listening(port))?;
         Ok(Self { port, tls_port: spec.tls_port, status_port: spec.status_port, process })
     }
 
