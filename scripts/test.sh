@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # usage: scripts/test.sh
 # Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli, nginx,
-# envsubst, openssl, curl, prometheus/promtool and the Redis and NGINX exporters) if they are missing, then the static
-# checks of the Docker files (scripts/static-checks.sh), the offline Kubernetes checks (scripts/k8s-checks.sh),
+# envsubst, openssl, curl, prometheus/promtool, the Redis and NGINX exporters, chromium) if they are missing, then the
+# static checks of the Docker files (scripts/static-checks.sh), the offline Kubernetes checks (scripts/k8s-checks.sh),
 # `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,8 @@ command -v nginx >/dev/null || missing+=(nginx)
 command -v envsubst >/dev/null || missing+=(gettext-base)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
+# Headless Chromium for tests/api/browser.rs (the pages through NGINX, screenshots).
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
     echo "==> installing ${missing[*]}"
     sudo=""

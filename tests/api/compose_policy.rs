@@ -133,8 +133,11 @@ fn only_web_reaches_redis_and_nginx_reaches_only_web() {
     }
     let redis = &compose["services"]["redis"];
     assert!(redis["ports"].is_null(), "redis is never published");
-    assert!(strings(&redis["command"]).windows(2).any(|w| w == ["--appendonly", "yes"]), "AOF on");
-    assert!(strings(&redis["command"]).windows(2).any(|w| w == ["--appendfsync", "always"]), "fsync before replying");
+    // AOF, fsync and memory policy live in redis/redis.conf (tests/api/redis_config.rs): compose passes no flags.
+    assert_eq!(strings(&redis["command"]), ["redis-server", "/usr/local/etc/redis/redis.conf"], "the shipped config");
+    let mount = "./redis/redis.conf:/usr/local/etc/redis/redis.conf:ro";
+    assert!(strings(&redis["volumes"]).contains(&mount.into()), "redis/redis.conf mounted read-only");
+    assert_eq!(redis["working_dir"].as_str(), Some("/data"), "redis.conf's `dir ./` is the volume");
     assert!(strings(&redis["volumes"]).contains(&"redis-data:/data".into()), "data on the named volume");
     assert!(compose["services"]["web"]["ports"].is_null(), "replicas are reached through NGINX only");
     assert_eq!(strings(&compose["services"]["nginx"]["ports"]), ["5002:5002", "5443:5443"], "no status port");

@@ -191,15 +191,20 @@ fn the_app_rolls_without_losing_capacity_and_drains_before_the_kill() {
 fn redis_keeps_every_acknowledged_count_and_only_the_app_reaches_it() {
     let (_, objects) = &rendered()[0];
     let redis = find(objects, "StatefulSet", "redis");
-    let args: Vec<&str> = redis["spec"]["template"]["spec"]["containers"][0]["args"]
+    let container = &redis["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(args, ["redis-server", "/usr/local/etc/redis/redis.conf"], "the shipped config, no flags");
+    assert_eq!(container["workingDir"].as_str(), Some("/data"), "redis.conf's `dir ./` is the volume");
+    let mounted = container["volumeMounts"]
         .as_sequence()
         .unwrap()
         .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert!(args.windows(2).any(|w| w == ["--appendonly", "yes"]), "AOF on");
-    assert!(args.windows(2).any(|w| w == ["--appendfsync", "always"]), "fsync before replying");
-    assert!(args.contains(&"/data"), "AOF in /data");
+        .any(|m| m["mountPath"].as_str() == Some("/usr/local/etc/redis") && m["readOnly"].as_bool() == Some(true));
+    assert!(mounted, "the config is mounted read-only where compose mounts it");
+    let map = objects.iter().find(|o| kind(o) == "ConfigMap" && name(o).starts_with("ConfigMap/redis-config-"));
+    let shipped = std::fs::read_to_string(root().join("redis/redis.conf")).expect("redis/redis.conf");
+    assert_eq!(map.expect("ConfigMap redis-config")["data"]["redis.conf"].as_str(), Some(shipped.as_str()));
+    assert!(shipped.lines().any(|l| l == "appendfsync always"), "fsync before replying");
     assert_eq!(redis["spec"]["volumeClaimTemplates"][0]["metadata"]["name"].as_str(), Some("data"), "/data on a PVC");
     let policy = find(objects, "NetworkPolicy", "redis");
     let from = &policy["spec"]["ingress"];

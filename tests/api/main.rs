@@ -1,6 +1,7 @@
 //! Black-box tests: the real `visit-counter` binary against a real `redis-server`, both started per test by the
 //! process harness that `cargo xtask` uses too.
 
+mod browser;
 mod chaos;
 mod collector_config;
 mod compose_policy;
@@ -20,6 +21,7 @@ mod otlp;
 mod prometheus_api;
 mod prometheus_rules;
 mod prometheus_twin;
+mod redis_config;
 mod resilience;
 mod stack;
 mod stack_cli;

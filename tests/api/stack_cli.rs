@@ -76,3 +76,17 @@ async fn a_monitored_stack_detaches_and_down_stops_prometheus_and_the_exporters_
     down(&state, true).unwrap();
     assert!(entries.iter().all(|e| !e.alive()), "down stopped them all");
 }
+
+#[test]
+fn a_taken_port_stops_stack_up_at_once_with_nginxs_reason() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = StackSpec::on_free_ports(dir.path().join("stack"), BINARY.into(), 1);
+    spec.port = taken.local_addr().unwrap().port();
+
+    let started = std::time::Instant::now();
+    let error = Stack::start(&spec).err().expect("no stack on a taken port");
+
+    assert!(error.contains("nginx exited at start") && error.contains("Address already in use"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(10), "failed fast: {:?}", started.elapsed());
+}

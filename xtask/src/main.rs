@@ -1,9 +1,9 @@
 //! `cargo xtask <command>`: development commands for visit-counter. Run with no arguments to list them.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Development commands for visit-counter")]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "Development commands for visit-counter")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -11,11 +11,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Measure /count (and /healthz, for the ceiling) on one release replica and a local Redis with wrk.
+    /// Measure /count through NGINX, telemetry costs, Redis, a soak and the build; write docs/benchmarks.md.
     Bench(xtask::bench::Options),
     /// Restart Redis (SIGTERM, SIGKILL) and replicas under load, then check nothing acknowledged was lost.
     Chaos(xtask::chaos::cli::Options),
-    /// Bounded HTTP load on one loopback URL (default: /count through the native twin); a summary of every request.
+    /// Bounded HTTP load on one loopback URL (default: /count through the twin), every request in the summary.
     Load(xtask::load::Options),
     /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see README).
     #[command(subcommand)]
@@ -23,6 +23,12 @@ enum Command {
 }
 
 fn main() {
+    // No arguments is a question ("what is there?"), not a mistake: answer it on stdout and exit 0, where clap would
+    // print its full help on stderr and exit 2.
+    if std::env::args_os().len() == 1 {
+        print!("{}", listing());
+        return;
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(options) => xtask::bench::run(&options),
@@ -34,4 +40,27 @@ fn main() {
         eprintln!("xtask: {e}");
         std::process::exit(1);
     }
+}
+
+/// One line per command (subcommands of `stack` spelled out), then how to get the details.
+fn listing() -> String {
+    let cli = Cli::command();
+    let mut rows = Vec::new();
+    for command in cli.get_subcommands() {
+        let about = |c: &clap::Command| c.get_about().map(ToString::to_string).unwrap_or_default();
+        if command.has_subcommands() {
+            for sub in command.get_subcommands() {
+                rows.push((format!("{} {}", command.get_name(), sub.get_name()), about(sub)));
+            }
+        } else {
+            rows.push((command.get_name().to_owned(), about(command)));
+        }
+    }
+    let width = rows.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let mut out = String::from("cargo xtask <command> — development commands for visit-counter\n\n");
+    for (name, about) in rows {
+        out.push_str(&format!("  {name:width$}  {about}\n"));
+    }
+    out.push_str("\nDetails and options: cargo xtask <command> --help\n");
+    out
 }

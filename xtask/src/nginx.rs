@@ -117,6 +117,11 @@ impl Nginx {
         check(&spec.dir, &conf)?;
         let command = command(&spec.dir, &conf, &["-g", "daemon off;"]);
         let mut process = Process::spawn("nginx", command, &spec.dir.join("nginx.log")).map_err(|e| e.to_string())?;
+        // NGINX writes its pid file only once every listening socket is bound. Listening alone is not enough: when
+        // another program holds the port, that program answers while NGINX retries bind() and exits.
+        let (pid_file, pid) = (spec.dir.join("nginx.pid"), process.pid().to_string());
+        let bound = || std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim() == pid);
+        process.wait_ready("nginx to bind its ports", Duration::from_secs(10), bound)?;
         let port = spec.port;
         process.wait_ready("nginx to listen", Duration::from_secs(10), || wait::listening(port))?;
         let (tls_port, status_port, access_log) = (spec.tls_port, spec.status_port, spec.access_log());

@@ -1,5 +1,6 @@
-//! A real `redis-server` on loopback, with AOF on and its data in a directory of its own, so it can be stopped
-//! (gracefully or with SIGKILL) and started again on the same data and port.
+//! A real `redis-server` on loopback, started from the shipped `redis/redis.conf` (AOF, fsync before every reply,
+//! `noeviction`) with its data in a directory of its own, so it can be stopped (gracefully or with SIGKILL) and
+//! started again on the same data and port.
 
 use std::{
     path::{Path, PathBuf},
@@ -10,6 +11,11 @@ use std::{
 use nix::sys::signal::Signal;
 
 use crate::{process::Process, wait};
+
+/// The Redis configuration compose mounts and Kubernetes generates a ConfigMap from.
+pub fn config_file() -> PathBuf {
+    crate::paths::workspace_root().join("redis").join("redis.conf")
+}
 
 /// How long a fresh or restarted Redis may take to answer PING.
 const START_DEADLINE: Duration = Duration::from_secs(10);
@@ -76,24 +82,22 @@ impl Redis {
             return Err("redis is already running".into());
         }
         let mut command = Command::new("redis-server");
-        command.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--dir"]).arg(&self.dir).args([
-            "--appendonly",
-            "yes",
-            // As compose: fsync before replying. With the default `everysec`, Redis replies while a slow fsync
-            // postpones the AOF write (up to 2 s), and a SIGKILL then loses acknowledged INCRs (`cargo xtask chaos`
-            // measured 1477 lost in one run).
-            "--appendfsync",
-            "always",
-            "--save",
-            "",
-            "--daemonize",
-            "no",
-            "--loglevel",
-            "notice",
-        ]);
-        if let Some(acl) = &self.acl {
-            command.arg("--aclfile").arg(&acl.file);
-        }
+        // The shipped file, as compose mounts it (AOF with `appendfsync always`, `maxmemory` + `noeviction`, the ACL
+        // file). Only what must differ on a shared host is overridden, each for one reason:
+        // - `--port`: a free loopback port per instance, since tests run several twins at once (compose: 6379);
+        // - `--bind 127.0.0.1`: loopback only on the host, where compose binds every interface of a private network;
+        // - `--dir`: this instance's data directory (compose: the `redis-data` volume);
+        // - `--aclfile`: this twin's generated ACL (compose: the `init` volume), or none for the single-replica
+        //   tests, which then talk to the `default` user (still loopback only, `protected-mode` stays on).
+        // `daemonize no` and `logfile ""` (stdout, into this process's log file) are the file's own settings.
+        command
+            .arg(config_file())
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--dir"])
+            .arg(&self.dir);
+        match &self.acl {
+            Some(acl) => command.arg("--aclfile").arg(&acl.file),
+            None => command.args(["--aclfile", ""]),
+        };
         let mut process =
             Process::spawn("redis-server", command, &self.dir.join("redis.log")).map_err(|e| e.to_string())?;
         let mut last = String::from("no answer yet");

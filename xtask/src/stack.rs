@@ -61,17 +61,21 @@ pub struct Stack {
 
 impl Stack {
     /// Generate credentials and certificate if missing, start Redis, the replicas, then NGINX; return once a
-    /// request through NGINX reaches a ready replica.
+    /// request through NGINX reaches a ready replica. Each phase prints one `==>` line on stderr (`stack up` and
+    /// `chaos` show them; tests capture them).
     pub fn start(spec: &StackSpec) -> Result<Self, String> {
         let run = spec.dir.join("run");
         let _ = std::fs::remove_dir_all(&run);
         std::fs::create_dir_all(&run).map_err(|e| format!("cannot create {}: {e}", run.display()))?;
+        eprintln!("==> credentials and certificate (deploy/init/)");
         let credentials = Credentials::ensure(&spec.dir.join("credentials"))?;
         let tls_dir = spec.dir.join("tls");
         init::ensure_tls(&tls_dir)?;
 
+        eprintln!("==> redis-server on redis/redis.conf");
         let mut redis = Redis::stopped(&spec.dir.join("data").join("redis"))?.with_acl(credentials.admin()?);
         redis.restart()?;
+        eprintln!("==> {} replicas, waiting for /readyz", spec.replicas);
         let mut replicas = Vec::with_capacity(spec.replicas);
         for i in 1..=spec.replicas {
             replicas.push(App::spawn(&replica(spec, &credentials, redis.port(), run.join(format!("web-{i}.log"))))?);
@@ -80,6 +84,7 @@ impl Stack {
             wait::until("a replica to be ready", READY_DEADLINE, || ready(app.port, "/readyz"))
                 .map_err(|e| format!("{e}\n{}", app.log()))?;
         }
+        eprintln!("==> nginx on 127.0.0.1:{} (https {})", spec.port, spec.tls_port);
         let nginx = Nginx::start(&NginxSpec {
             dir: run.join("nginx"),
             port: spec.port,
@@ -98,6 +103,7 @@ impl Stack {
                 nginx_status_port: nginx.status_port,
                 replica_metrics_ports: replicas.iter().map(|a| a.metrics_port).collect(),
             };
+            eprintln!("==> exporters and prometheus on 127.0.0.1:{}", spec.prometheus_port);
             Some(Monitoring::start(&run.join("monitoring"), spec.prometheus_port, &watched)?)
         } else {
             None

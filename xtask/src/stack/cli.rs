@@ -116,6 +116,7 @@ pub fn down(dir: &std::path::Path, wipe: bool) -> Result<(), String> {
     // drain), then Redis (SIGTERM writes the AOF).
     for role in ["prometheus", "redis-exporter", "nginx-exporter", "nginx", "web", "redis"] {
         for entry in entries.iter().filter(|e| e.role == role) {
+            eprintln!("==> stopping {role} (pid {})", entry.pid);
             pids::terminate(entry, Duration::from_secs(15))?;
         }
     }

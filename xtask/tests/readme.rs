@@ -1,0 +1,205 @@
+//! The README's shell blocks are a walkthrough a newcomer types in: every command in them must exist. For each
+//! fenced `sh`/`bash` block, split into simple commands (quotes, pipes, `&&`, `;`, `&`, `$(…)` respected):
+//! - `cargo xtask …` names a real command (run against the built binary's `--help`), and every `--flag` on the line
+//!   is one that command takes;
+//! - `docker compose …` names only services that docker-compose.yml defines;
+//! - `scripts/…` is an executable script; every repository path a command or an image link names exists.
+//!
+//! Plus: the two main commands are there, and `.ci/run` runs the second.
+
+use std::{collections::BTreeSet, path::Path, process::Command};
+
+use xtask::paths::workspace_root;
+
+fn readme() -> String {
+    std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md")
+}
+
+/// Every command line of the README's `sh`/`bash` blocks, continuation lines joined, comments dropped.
+fn command_lines(markdown: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut in_shell = false;
+    let mut pending = String::new();
+    for line in markdown.lines() {
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            in_shell = !in_shell && matches!(info.trim(), "sh" | "bash");
+            continue;
+        }
+        if !in_shell || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let code = line.split(" # ").next().unwrap_or("").trim_end();
+        match code.strip_suffix('\\') {
+            Some(head) => pending.push_str(head),
+            None => lines.push(std::mem::take(&mut pending) + code),
+        }
+    }
+    lines.into_iter().filter(|l| !l.trim().is_empty()).collect()
+}
+
+/// A shell line as simple commands (lists of words). Quotes group words; `|`, `;`, `&` and `$(…)` separate commands
+/// except inside single quotes (where the shell does not run them).
+fn simple_commands(line: &str) -> Vec<Vec<String>> {
+    let (mut commands, mut words, mut word) = (Vec::new(), Vec::new(), String::new());
+    let (mut single, mut double) = (false, false);
+    let mut chars = line.chars().peekable();
+    let end_word = |word: &mut String, words: &mut Vec<String>| {
+        if !word.is_empty() {
+            words.push(std::mem::take(word));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '$' if !single && chars.peek() == Some(&'(') => {
+                chars.next();
+                end_word(&mut word, &mut words);
+                commands.push(std::mem::take(&mut words));
+            }
+            ')' if !single => {
+                end_word(&mut word, &mut words);
+                commands.push(std::mem::take(&mut words));
+            }
+            '|' | ';' | '&' if !single && !double => {
+                end_word(&mut word, &mut words);
+                commands.push(std::mem::take(&mut words));
+            }
+            c if c.is_whitespace() && !single && !double => end_word(&mut word, &mut words),
+            c => word.push(c),
+        }
+    }
+    end_word(&mut word, &mut words);
+    commands.push(words);
+    // Leading `VAR=value` assignments are environment, not the command.
+    let commands = commands.into_iter().map(|c| {
+        c.into_iter()
+            .skip_while(|w| {
+                w.split_once('=').is_some_and(|(k, _)| k.chars().all(|c| c == '_' || c.is_ascii_uppercase()))
+            })
+            .collect::<Vec<_>>()
+    });
+    commands.filter(|c| !c.is_empty()).collect()
+}
+
+fn all_commands() -> Vec<Vec<String>> {
+    command_lines(&readme()).iter().flat_map(|l| simple_commands(l)).collect()
+}
+
+#[test]
+fn every_cargo_xtask_command_and_flag_exists() {
+    let mut seen = 0;
+    for command in all_commands().iter().filter(|c| c.len() >= 2 && c[0] == "cargo" && c[1] == "xtask") {
+        let words: Vec<&str> = command[2..].iter().map(|w| w.trim_matches(|c| c == '[' || c == ']')).collect();
+        let path: Vec<&str> = words.iter().take_while(|w| !w.starts_with('-')).copied().collect();
+        let help = Command::new(env!("CARGO_BIN_EXE_xtask")).args(&path).arg("--help").output().expect("xtask runs");
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(
+            help.status.success() && !path.is_empty() || path.is_empty(),
+            "`cargo xtask {}` is no command",
+            path.join(" ")
+        );
+        for flag in words.iter().filter(|w| w.starts_with("--")) {
+            let flag = flag.split('=').next().unwrap_or(flag);
+            assert!(
+                text.contains(&format!("{flag} ")) || text.contains(&format!("{flag}\n")),
+                "`cargo xtask {}` has no {flag}",
+                path.join(" ")
+            );
+        }
+        seen += 1;
+    }
+    assert!(seen >= 10, "the README shows the xtask commands ({seen} found)");
+}
+
+/// Options of `docker compose <subcommand>` that take a value (the value is not a service).
+const VALUED: [&str; 7] = ["--entrypoint", "--tail", "-s", "--signal", "--since", "-u", "--user"];
+
+#[test]
+fn every_docker_compose_service_named_exists() {
+    let compose = std::fs::read_to_string(workspace_root().join("docker-compose.yml")).expect("docker-compose.yml");
+    let compose: serde_yaml::Value = serde_yaml::from_str(&compose).expect("YAML");
+    let defined: BTreeSet<&str> =
+        compose["services"].as_mapping().expect("services").keys().filter_map(|k| k.as_str()).collect();
+    let mut named = BTreeSet::new();
+    for command in all_commands().iter().filter(|c| c.len() >= 3 && c[0] == "docker" && c[1] == "compose") {
+        let mut args = command[3..].iter();
+        while let Some(arg) = args.next() {
+            if VALUED.contains(&arg.as_str()) {
+                args.next();
+            } else if arg == "--scale" {
+                named.insert(args.next().and_then(|a| a.split('=').next()).unwrap_or("").to_owned());
+            } else if !arg.starts_with('-') {
+                named.insert(arg.clone());
+                // exec and run: the service, then the command it runs in the container.
+                if matches!(command[2].as_str(), "exec" | "run") {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(named.len() >= 6, "the README names compose services: {named:?}");
+    let unknown: Vec<_> = named.iter().filter(|n| !defined.contains(n.as_str())).collect();
+    assert!(unknown.is_empty(), "services not in docker-compose.yml: {unknown:?} (defined: {defined:?})");
+}
+
+#[test]
+fn every_script_and_repository_path_named_exists() {
+    let root = workspace_root();
+    let top: BTreeSet<String> = std::fs::read_dir(&root)
+        .expect("workspace")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n != "target" && n != ".git")
+        .collect();
+    let mut checked = 0;
+    let words = all_commands().into_iter().flatten();
+    let images =
+        readme().split("](").skip(1).filter_map(|s| s.split_once(')').map(|(p, _)| p.to_owned())).collect::<Vec<_>>();
+    for word in words.chain(images) {
+        let path = word.trim_start_matches("./").trim_end_matches([',', '.', ':']);
+        let first = path.split('/').next().unwrap_or("");
+        let placeholder = path.contains(['<', '*', '$', '{']) || path.starts_with("http");
+        if placeholder || !top.contains(first) || !(path.contains('/') || path.contains('.')) {
+            continue;
+        }
+        assert!(exists(&root.join(path)), "README names {path}, which does not exist");
+        if first == "scripts" {
+            assert!(is_executable(&root.join(path)), "{path} is executable");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "paths checked: {checked}");
+}
+
+/// `path` exists, or is the stem of files that do (`--write docs/benchmarks` writes `benchmarks.md` and `.json`).
+fn exists(path: &Path) -> bool {
+    let stem = |e: std::fs::DirEntry| {
+        e.file_name()
+            .to_string_lossy()
+            .strip_prefix(&*path.file_name().unwrap_or_default().to_string_lossy())
+            .is_some_and(|rest| rest.starts_with('.'))
+    };
+    path.exists() || path.parent().and_then(|p| std::fs::read_dir(p).ok()).is_some_and(|d| d.flatten().any(stem))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[test]
+fn the_two_commands_are_there_and_ci_runs_the_test_command() {
+    let lines = command_lines(&readme());
+    assert!(lines.iter().any(|l| l.starts_with("docker compose up --build")), "command 1: docker compose up --build");
+    assert!(lines.iter().any(|l| l.starts_with("scripts/test.sh")), "command 2: scripts/test.sh");
+    let ci = std::fs::read_to_string(workspace_root().join(".ci/run")).expect(".ci/run");
+    assert!(ci.lines().any(|l| l.trim() == "exec scripts/test.sh"), ".ci/run runs scripts/test.sh");
+}
+
+#[test]
+fn the_splitter_sees_commands_inside_substitutions_but_not_inside_single_quotes() {
+    let commands = simple_commands(r#"docker inspect $(docker compose ps -q web) | grep -E 'a|b' && X=1 cargo xtask"#);
+    let firsts: Vec<&str> = commands.iter().map(|c| c[0].as_str()).collect();
+    assert_eq!(firsts, ["docker", "docker", "grep", "cargo"], "{commands:?}");
+    assert_eq!(commands[2], ["grep", "-E", "a|b"]);
+}
