@@ -239,6 +239,7 @@ fn telemetry_config_maps_hold_the_files_compose_mounts_byte_for_byte() {
     let expected = [
         ("otel-collector-config", "config.yaml", "observability/otel-collector/config.yaml"),
         ("jaeger-config", "config.yaml", "observability/jaeger/config.yaml"),
+        ("loki-config", "config.yaml", "observability/loki/config.yaml"),
         ("prometheus-config", "prometheus.yml", "observability/prometheus/prometheus-kubernetes.yml"),
         ("prometheus-rules", "blind.yml", "observability/prometheus/rules/blind.yml"),
         ("prometheus-rules", "slo-count.yml", "observability/prometheus/rules/slo-count.yml"),

@@ -2,7 +2,9 @@
 //! compose's job names, so the job every rule and dashboard query selects exists, and each discovered job finds a pod
 //! port that serves its metrics; discovery runs with a read-only namespaced Role, the only API token in the stack;
 //! Prometheus and Grafana keep their data on claims with compose's retention; the Redis exporter (compose's image) is
-//! the only pod besides the app that reaches Redis. promtool checks the config with the shared rules.
+//! the only pod besides the app that reaches Redis. promtool checks the config with the shared rules. Loki (compose's
+//! version, its config file) keeps its data on a claim and is reached by the Collector and Grafana only, which the
+//! datasources and the Collector's logs pipeline need.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -168,8 +170,8 @@ fn mount_path<'a>(pod: &'a Value, volume: &str) -> Option<&'a str> {
 }
 
 #[test]
-fn prometheus_and_grafana_keep_their_data_on_claims_with_composes_retention() {
-    for (workload, path) in [("prometheus", "/prometheus"), ("grafana", "/var/lib/grafana")] {
+fn prometheus_grafana_and_loki_keep_their_data_on_claims_with_composes_retention() {
+    for (workload, path) in [("prometheus", "/prometheus"), ("grafana", "/var/lib/grafana"), ("loki", "/loki")] {
         let set = find(overlay(), "StatefulSet", workload);
         assert_eq!(set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"].as_str(), Some("data"), "{workload}");
         assert_eq!(mount_path(pod_spec(set).unwrap(), "data"), Some(path), "{workload}: the claim holds {path}");
@@ -222,4 +224,39 @@ fn promtool_accepts_the_kubernetes_scrape_config_and_the_shared_rules() {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && !text.contains("WARNING"), "promtool check config:\n{text}");
     assert!(text.contains("rule files found"), "the shared rules are loaded:\n{text}");
+}
+
+/// The app names (`app.kubernetes.io/name`) of the pods a NetworkPolicy's rules (`ingress` or `egress`) name.
+fn policy_peers(policy: &Value, direction: &str, side: &str) -> BTreeSet<String> {
+    let rules = policy["spec"][direction].as_sequence().into_iter().flatten();
+    let peers = rules.flat_map(|r| r[side].as_sequence().cloned().unwrap_or_default());
+    peers
+        .filter_map(|p| p["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn loki_runs_composes_version_and_only_the_collector_and_grafana_reach_it() {
+    let loki = pod_spec(find(overlay(), "StatefulSet", "loki")).unwrap();
+    let version = dotenv().get("LOKI_VERSION").cloned().expect("LOKI_VERSION in .env");
+    assert_eq!(loki["containers"][0]["image"].as_str(), Some(format!("grafana/loki:{version}").as_str()));
+    assert_eq!(mount_path(loki, "config"), Some("/etc/loki"));
+    let service = find(overlay(), "Service", "loki");
+    assert_eq!(service["spec"]["ports"][0]["port"].as_u64(), Some(3100), "the port the datasource and Collector use");
+
+    let policy = find(overlay(), "NetworkPolicy", "loki");
+    let admitted = policy_peers(policy, "ingress", "from");
+    assert_eq!(admitted, BTreeSet::from(["otel-collector".to_owned(), "grafana".to_owned()]));
+    for client in ["otel-collector", "grafana"] {
+        let egress = policy_peers(find(overlay(), "NetworkPolicy", client), "egress", "to");
+        assert!(egress.contains("loki"), "{client} may reach Loki");
+    }
+    // What the shared files point at exists here too.
+    let collector = std::fs::read_to_string(root().join("observability/otel-collector/config.yaml")).unwrap();
+    let datasources =
+        std::fs::read_to_string(root().join("observability/grafana/provisioning/datasources/datasources.yaml"))
+            .unwrap();
+    for (file, text) in [("the Collector's config", &collector), ("Grafana's datasources", &datasources)] {
+        assert!(text.contains("http://loki:3100"), "{file} sends to the Service named loki on 3100");
+    }
 }
