@@ -1,6 +1,7 @@
-//! The OpenTelemetry log pipeline: every `tracing` event that passes `RUST_LOG` also becomes an OTLP log record, with
-//! the resource of the spans and, when written inside a request, that request's `trace_id`/`span_id` (the SDK reads
-//! them from the active OpenTelemetry context, which tracing-opentelemetry sets while a span is entered).
+//! The OpenTelemetry log pipeline: every `tracing` event that passes `RUST_LOG` also becomes an OTLP log record (but
+//! the request line of a request that is not traced: see `Telemetry::init`), with the resource of the spans and, when
+//! written inside a traced request, that request's `trace_id`/`span_id` (the SDK reads them from the active
+//! OpenTelemetry context, which tracing-opentelemetry sets while a span is entered).
 //!
 //! Configured by the SDK's variables: `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` / `_PROTOCOL` (else the general
 //! `OTEL_EXPORTER_OTLP_*`), `OTEL_BLRP_*` (batch delay, queue and batch sizes); `OTEL_LOGS_EXPORTER=none` or
