@@ -19,6 +19,11 @@ async fn main() -> ExitCode {
         return healthcheck::probe(cli.config.port).await.map_or_else(|e| fail(1, e), |()| ExitCode::SUCCESS);
     }
 
+    // The recorder first: the telemetry pipelines register their own counters (at zero) as they start.
+    let metrics = match metrics::install() {
+        Ok(handle) => handle,
+        Err(e) => return fail(1, e),
+    };
     let telemetry = match Telemetry::init(cli.config.log_format) {
         Ok(telemetry) => telemetry,
         Err(e) => return fail(2, e),
@@ -26,10 +31,6 @@ async fn main() -> ExitCode {
     let signals = match shutdown::Signals::install() {
         Ok(signals) => signals,
         Err(e) => return fail(1, format_args!("cannot listen for signals: {e}")),
-    };
-    let metrics = match metrics::install() {
-        Ok(handle) => handle,
-        Err(e) => return fail(1, e),
     };
     let app = match Application::build(&cli.config, metrics).await {
         Ok(app) => app,

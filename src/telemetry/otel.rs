@@ -1,11 +1,12 @@
 //! The OpenTelemetry trace pipeline (and the resource and switches it shares with the log pipeline in `logs`),
 //! configured by the SDK's standard environment variables: `OTEL_EXPORTER_OTLP_ENDPOINT` / `_PROTOCOL` (`grpc` or
 //! `http/protobuf`, chosen by the OTLP crate itself), `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
-//! `OTEL_TRACES_SAMPLER` / `_ARG` and `OTEL_BSP_*` (read by the SDK), plus the two the Rust SDK leaves to
-//! applications: `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at all) and `OTEL_PROPAGATORS`.
+//! `OTEL_BSP_*` (read by the SDK), plus what the Rust SDK leaves to applications or handles too leniently:
+//! `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at all), `OTEL_PROPAGATORS` and
+//! `OTEL_TRACES_SAMPLER` / `_ARG` (validated here, see [`sampled`]).
 //!
-//! Sampling is decided before a request's spans exist ([`sampled`]), with the sampler the SDK builds from
-//! `OTEL_TRACES_SAMPLER` / `_ARG`: an unsampled request opens no `tracing` span at all, because in
+//! Sampling is decided before a request's spans exist ([`sampled`]), with the SDK's sampler that
+//! `OTEL_TRACES_SAMPLER` / `_ARG` name (an unknown name or a bad ratio is a configuration error): an unsampled request opens no `tracing` span at all, because in
 //! tracing-opentelemetry an unsampled span costs nearly as much as a sampled one (docs/profile.md). The provider
 //! itself then samples everything it is given. Unset, the sampler is `parentbased_traceidratio` at
 //! [`DEFAULT_RATIO`]: a caller's sampled `traceparent` is always followed, and 1 new trace in 100 is kept, which
@@ -57,13 +58,38 @@ pub fn sampled(parent: &Context, name: &str) -> bool {
     matches!(result.decision, SamplingDecision::RecordAndSample)
 }
 
-/// `OTEL_TRACES_SAMPLER` / `_ARG` as the SDK reads them, or the default above when unset.
-fn sampler_from_env() -> Box<dyn ShouldSample> {
-    if std::env::var_os("OTEL_TRACES_SAMPLER").is_some() {
-        opentelemetry_sdk::trace::Config::default().sampler
-    } else {
-        Box::new(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(DEFAULT_RATIO))))
-    }
+/// The sampler named by `OTEL_TRACES_SAMPLER` (the specification's names) with its ratio from
+/// `OTEL_TRACES_SAMPLER_ARG` (default 1.0, as specified), or the default above when unset or empty. Unlike the SDK,
+/// which falls back to tracing everything with a warning nobody sees at start-up, an unknown name or an invalid ratio
+/// is a configuration error: a typo must not silently bring back the cost of tracing every request.
+fn sampler_from_env() -> Result<Sampler, ConfigError> {
+    let Some(name) = env_var("OTEL_TRACES_SAMPLER").filter(|n| !n.is_empty()) else {
+        return Ok(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(DEFAULT_RATIO))));
+    };
+    let ratio = || match env_var("OTEL_TRACES_SAMPLER_ARG") {
+        None => Ok(1.0),
+        Some(arg) => arg.parse::<f64>().ok().filter(|r| (0.0..=1.0).contains(r)).ok_or_else(|| {
+            ConfigError::new("OTEL_TRACES_SAMPLER_ARG", format!("invalid ratio '{arg}': expected a number from 0 to 1"))
+        }),
+    };
+    let parent_based = |root: Sampler| Sampler::ParentBased(Box::new(root));
+    Ok(match name.as_str() {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
+        "parentbased_always_on" => parent_based(Sampler::AlwaysOn),
+        "parentbased_always_off" => parent_based(Sampler::AlwaysOff),
+        "parentbased_traceidratio" => parent_based(Sampler::TraceIdRatioBased(ratio()?)),
+        other => {
+            return Err(ConfigError::new(
+                "OTEL_TRACES_SAMPLER",
+                format!(
+                    "unsupported sampler '{other}'; supported: always_on, always_off, traceidratio, \
+                     parentbased_always_on, parentbased_always_off, parentbased_traceidratio"
+                ),
+            ));
+        }
+    })
 }
 
 /// A running trace pipeline.
@@ -93,7 +119,7 @@ impl Tracing {
             .with_sampler(Sampler::AlwaysOn)
             .with_span_processor(BoundedProcessor { inner: batch, queue })
             .build();
-        let _ = SAMPLER.set(sampler_from_env());
+        let _ = SAMPLER.set(Box::new(sampler_from_env()?));
         Ok(Some(Self { provider }))
     }
 

@@ -12,12 +12,16 @@ use crate::helpers::{BINARY, spawn_app};
 /// Run the binary with one variable set, killing it if it has not exited within 10 s (an accepted value would
 /// start a server: the test then fails instead of hanging).
 fn run_with(var: &str, value: &str) -> Output {
+    run_with_all(&[(var, value)])
+}
+
+fn run_with_all(vars: &[(&str, &str)]) -> Output {
     let mut child = Command::new(BINARY)
         .env_clear()
         .env("BIND_ADDRESS", "127.0.0.1")
         .env("PORT", xtask::wait::free_port().to_string())
         .env("METRICS_PORT", xtask::wait::free_port().to_string())
-        .env(var, value)
+        .envs(vars.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -53,6 +57,7 @@ fn every_invalid_variable_is_named_in_one_line() {
         ("REPLICA_NAME", ""),
         ("REQUEST_TIMEOUT_MS", "100"), // not above REDIS_TIMEOUT_MS (250)
         ("OTEL_PROPAGATORS", "b3"),
+        ("OTEL_TRACES_SAMPLER", "bogus"),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
     ];
     for (var, value) in cases {
@@ -110,4 +115,15 @@ async fn healthcheck_subcommand_reports_readiness_by_exit_code() {
     assert_eq!(t.get("/readyz").await.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(!probe(t.app.port).success(), "Redis down: not ready");
     assert!(!probe(xtask::wait::free_port()).success(), "nothing listening");
+}
+
+#[test]
+fn a_ratio_sampler_with_an_invalid_argument_is_named() {
+    for arg in ["2", "-0.1", "half", ""] {
+        let out =
+            run_with_all(&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", arg)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "OTEL_TRACES_SAMPLER_ARG={arg:?} was accepted");
+        assert!(stderr.contains("OTEL_TRACES_SAMPLER_ARG") && stderr.trim_end().lines().count() == 1, "{stderr}");
+    }
 }

@@ -108,3 +108,24 @@ fn series(text: &str) -> BTreeMap<String, f64> {
         .filter_map(|l| l.rsplit_once(' ').map(|(k, v)| (k.to_owned(), v.parse().unwrap_or(f64::NAN))))
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_export_pipelines_series_exist_at_zero_before_anything_happens() {
+    // Exporting to a port nothing listens on, and no request yet: nothing exported, nothing dropped — but every
+    // series is there, so `rate()` and the AppDropping* alerts see the first drop.
+    let nowhere = format!("http://127.0.0.1:{}", xtask::wait::free_port());
+    let t = spawn_app_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str())]).await;
+    let all = series(&scrape_text(&t).await);
+    for name in [
+        "otel_spans_dropped_total{reason=\"queue_full\"}",
+        "otel_spans_dropped_total{reason=\"export_failed\"}",
+        "otel_spans_exported_total",
+        "otel_logs_dropped_total{reason=\"queue_full\"}",
+        "otel_logs_dropped_total{reason=\"export_failed\"}",
+        "otel_logs_exported_total",
+    ] {
+        assert_eq!(all.get(name), Some(&0.0), "{name} at zero on a fresh replica");
+    }
+    let text = scrape_text(&t).await;
+    assert!(text.contains("# HELP otel_logs_dropped_total"), "described");
+}
