@@ -168,7 +168,7 @@ async fn a_collector_that_never_answers_holds_the_exit_for_one_flush_timeout_not
     let took = start.elapsed();
 
     // Spans and log records flush at once within the one 3 s budget (one after the other would take 6 s).
-    assert!(took >= Duration::from_millis(2500) && took < Duration::from_millis(4500), "exit took {took:?}");
+    assert!(took >= Duration::from_millis(2500) && took < Duration::from_millis(5500), "exit took {took:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -84,9 +84,10 @@ fn a_taken_port_stops_stack_up_at_once_with_nginxs_reason() {
     let mut spec = StackSpec::on_free_ports(dir.path().join("stack"), BINARY.into(), 1);
     spec.port = taken.local_addr().unwrap().port();
 
-    let started = std::time::Instant::now();
     let error = Stack::start(&spec).err().expect("no stack on a taken port");
 
+    // NGINX's own exit and reason, not a start-up timeout (no timing asserted: the steps before NGINX run on shared
+    // cores).
     assert!(error.contains("nginx exited at start") && error.contains("Address already in use"), "{error}");
-    assert!(started.elapsed() < Duration::from_secs(10), "failed fast: {:?}", started.elapsed());
+    assert!(!error.contains("timed out"), "{error}");
 }

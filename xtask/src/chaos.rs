@@ -124,7 +124,8 @@ pub fn run(faults: &mut dyn Faults, scenario: Scenario, settings: &Settings) -> 
     let records = records?;
     let after = faults.counter()?;
     let ready_after = scenario.restarts_redis().then(|| verdict::ready_again(&faults.probe_ports()));
-    Ok(Report::judge(scenario, settings, records, events, answers, after - before, ready_after, epoch.elapsed()))
+    let (counted, rotation) = (after - before, faults.has_rotation());
+    Ok(Report::judge(scenario, settings, records, events, answers, counted, ready_after, rotation, epoch.elapsed()))
 }
 
 /// The fault schedule of `scenario`, recording each step in `events`.

@@ -149,8 +149,8 @@ pub async fn drive(plan: &Plan, epoch: Instant, tally: Arc<Tally>) -> Result<Vec
 /// browsers and most HTTP clients do on a reused keep-alive connection. NGINX closes idle client connections when it
 /// likes (a reload's old workers close all of theirs at once), and a request written at that instant is never read:
 /// it reached no replica and counted nothing. The next pooled connection may be closing too, hence more than one.
-/// The extra sends are recorded: the chaos checks add them to what was sent, and a send that had counted after all
-/// would show up as "counted, not acknowledged".
+/// The extra sends are recorded, and do not raise the chaos checks' bound (counter ≤ requests sent): a send that had
+/// counted after all would show up there, and as "counted, not acknowledged".
 async fn request(client: &reqwest::Client, url: &str, epoch: Instant) -> Record {
     let started = Instant::now();
     let mut resent = 0;

@@ -67,7 +67,8 @@ pub fn free_port() -> u16 {
 
 /// Lock the first free block, starting from one derived from the pid so concurrent processes rarely contend.
 fn claim_block() -> (File, u32) {
-    let dir = std::env::temp_dir().join("visit-counter-ports");
+    // One directory per user: another user's processes cannot take (or block) this user's blocks' lock files.
+    let dir = std::env::temp_dir().join(format!("visit-counter-ports-{}", nix::unistd::getuid()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     let blocks = (PORTS.end - PORTS.start) / BLOCK;
     let first = std::process::id() % blocks;

@@ -38,8 +38,9 @@ pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
         &cases,
         &runs,
         vec![format!(
-            "Replicas run with TOKIO_WORKER_THREADS=1 (as in compose), default telemetry exporting to a local sink, \
-             one JSON log line per request; wrk {} threads, {} connections.",
+            "Replicas run as compose runs them: TOKIO_WORKER_THREADS=1, every request traced \
+             (`parentbased_always_on`), spans and log records exported to a local sink, one JSON log line per request \
+             on stdout; wrk {} threads, {} connections.",
             o.threads, o.connections
         )],
     );

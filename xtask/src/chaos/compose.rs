@@ -95,9 +95,14 @@ impl Faults for Compose {
 
     /// Nothing to do, and nothing that could be done: compose has no hook between NGINX and a container being stopped
     /// (NGINX re-resolves `web` every few seconds, and Docker's DNS still lists a container while it drains). On
-    /// compose a rolling restart therefore shows the 502s of a replica whose port closes under NGINX (README).
+    /// compose a rolling restart therefore shows the 502s of a replica whose port closes under NGINX (README), and is
+    /// judged like a replica kill (see [`Faults::has_rotation`]).
     fn set_out_of_rotation(&mut self, _index: usize, _out: bool) -> Result<(), String> {
         Ok(())
+    }
+
+    fn has_rotation(&self) -> bool {
+        false
     }
 
     fn counter(&self) -> Result<i64, String> {

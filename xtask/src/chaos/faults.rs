@@ -28,6 +28,8 @@ pub trait Faults {
     /// Take replica `index` out of the load balancer, or (`out == false`) put it back, and return once the balancer
     /// has no connection to it left (or may use it again): the orchestrator's half of a rolling restart.
     fn set_out_of_rotation(&mut self, index: usize, out: bool) -> Result<(), String>;
+    /// Whether [`Faults::set_out_of_rotation`] does anything here: only then can a rolling restart fail no request.
+    fn has_rotation(&self) -> bool;
     /// The counter as Redis has it.
     fn counter(&self) -> Result<i64, String>;
 }
@@ -78,6 +80,10 @@ impl Faults for Native<'_> {
         let port = self.stack.replicas.get(index).ok_or("no such replica")?.port;
         let down = if out { vec![port] } else { Vec::new() };
         self.stack.nginx.set_down(&down)
+    }
+
+    fn has_rotation(&self) -> bool {
+        true
     }
 
     fn counter(&self) -> Result<i64, String> {
