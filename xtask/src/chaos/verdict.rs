@@ -116,9 +116,10 @@ impl Report {
                 if summary.failures.keys().any(|k| k != "502") {
                     v.push(format!("a killed replica may only cost 502s: {:?}", summary.failures));
                 }
-                let bound = (settings.cycles * settings.concurrency) as u64;
+                let stops = events.iter().filter(|e| matches!(e.kind, EventKind::Stop(_))).count();
+                let bound = (stops * settings.concurrency) as u64;
                 if summary.other_failures() > bound {
-                    v.push(format!("{} failed > {bound} (one batch in flight per kill)", summary.other_failures()));
+                    v.push(format!("{} failed > {bound} (one batch in flight per stop)", summary.other_failures()));
                 }
             }
         }
