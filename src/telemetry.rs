@@ -15,7 +15,7 @@ pub mod logs;
 pub mod otel;
 mod queue;
 
-use tracing::Level;
+use tracing::{Level, subscriber::Interest};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::{
     EnvFilter, Layer,
@@ -70,7 +70,21 @@ impl Telemetry {
             let wanted = move |meta: &tracing::Metadata<'_>, cx: &Context<'_, _>| {
                 meta.is_span() || (!own(meta) && (meta.target() != http::REQUEST_LINE || cx.lookup_current().is_some()))
             };
-            l.layer().with_filter(rust_log().and(dynamic_filter_fn(wanted)))
+            // Only the request line needs asking each time; every other callsite is decided once and cached, as
+            // with a static filter (otherwise every `tracing` callsite in the process, hyper's and tokio's
+            // included, would be asked at run time).
+            let once = move |meta: &'static tracing::Metadata<'static>| {
+                if meta.is_span() {
+                    Interest::always()
+                } else if own(meta) {
+                    Interest::never()
+                } else if meta.target() == http::REQUEST_LINE {
+                    Interest::sometimes()
+                } else {
+                    Interest::always()
+                }
+            };
+            l.layer().with_filter(rust_log().and(dynamic_filter_fn(wanted).with_callsite_filter(once)))
         });
         tracing_subscriber::registry().with(exporter_internals()).with(logs).with(spans).with(records).init();
         Ok(Self { tracing, logs: exported_logs, _stdout: guard })
