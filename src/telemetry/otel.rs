@@ -50,7 +50,8 @@ static SAMPLER: OnceLock<Box<dyn ShouldSample>> = OnceLock::new();
 /// Whether a request whose incoming context is `parent` is traced. Called before any span of it exists.
 pub fn sampled(parent: &Context, name: &str) -> bool {
     let Some(sampler) = SAMPLER.get() else { return false };
-    let remote = parent.span().span_context().clone();
+    let span = parent.span();
+    let remote = span.span_context();
     // A new trace is judged on a fresh id. tracing-opentelemetry then draws its own, so a ratio decision is not tied
     // to the id the trace ends up with; nothing downstream re-samples this service's traces, so nothing depends on it.
     let trace_id = if remote.is_valid() { remote.trace_id() } else { RandomIdGenerator::default().new_trace_id() };

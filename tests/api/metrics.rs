@@ -115,7 +115,8 @@ async fn the_export_pipelines_series_exist_at_zero_before_anything_happens() {
     // series is there, so `rate()` and the AppDropping* alerts see the first drop.
     let nowhere = format!("http://127.0.0.1:{}", xtask::wait::free_port());
     let t = spawn_app_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", nowhere.as_str())]).await;
-    let all = series(&scrape_text(&t).await);
+    let text = scrape_text(&t).await;
+    let all = series(&text);
     for name in [
         "otel_spans_dropped_total{reason=\"queue_full\"}",
         "otel_spans_dropped_total{reason=\"export_failed\"}",
@@ -126,6 +127,5 @@ async fn the_export_pipelines_series_exist_at_zero_before_anything_happens() {
     ] {
         assert_eq!(all.get(name), Some(&0.0), "{name} at zero on a fresh replica");
     }
-    let text = scrape_text(&t).await;
     assert!(text.contains("# HELP otel_logs_dropped_total"), "described");
 }
