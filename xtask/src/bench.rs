@@ -1,12 +1,14 @@
 //! `cargo xtask bench`: what the service costs, measured on the native twin, always as comparisons run alternately
-//! in one session (round after round) so machine drift hits every row alike. Three suites:
+//! in one session (round after round) so machine drift hits every row alike. Five suites:
 //!
 //! - `proxy`: `/count` through NGINX on 3 replicas against `/healthz` through the same NGINX (how close the Redis
-//!   path comes to the proxy's ceiling) and against `/count` on one replica without NGINX; plus each replica's
-//!   resident memory idle and at its peak under that load;
+//!   path comes to the proxy's ceiling) and against `/count` on one replica without NGINX, with compose's sampler and
+//!   with the app's default; the CPU each request costs, by process; each replica's resident memory idle and at its
+//!   peak under that load;
 //! - `telemetry`: `/count` on replicas that differ only in telemetry — off (`OTEL_SDK_DISABLED=true`), the default
-//!   (every span sampled, log records exported), the default without log records (`OTEL_LOGS_EXPORTER=none`), 10%
-//!   sampled — all exporting over OTLP/HTTP to a local sink that accepts and discards;
+//!   (1 new trace in 100, log records exported), the default without log records (`OTEL_LOGS_EXPORTER=none`),
+//!   compose's sampler, every span sampled — all exporting over OTLP/HTTP to a local sink that accepts and discards;
+//!   throughput and CPU per request;
 //! - `redis`: `redis-benchmark -t incr` at the same concurrency: the ceiling Redis sets;
 //! - `soak`: `/count` through NGINX for `--soak-seconds` (5 minutes): replica memory before and after;
 //! - `build`: clean and incremental release build times, and the binary's size.
@@ -14,6 +16,7 @@
 //! Every load run checks afterwards that the counter is not below the successful `/count` responses wrk saw.
 
 mod chart;
+mod cpu;
 mod memory;
 mod redis;
 mod report;
@@ -86,7 +89,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         tables.extend(suites::proxy(&bench)?);
     }
     if wanted(Suite::Telemetry) {
-        tables.push(suites::telemetry(&bench)?);
+        tables.extend(suites::telemetry(&bench)?);
     }
     if wanted(Suite::Redis) {
         tables.push(suites::redis(&bench)?);

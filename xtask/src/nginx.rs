@@ -166,7 +166,7 @@ impl Nginx {
 }
 
 /// The processes whose parent is `pid` (NGINX's workers), from `/proc`.
-fn children(pid: u32) -> Vec<u32> {
+pub fn children(pid: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     entries
         .filter_map(Result::ok)

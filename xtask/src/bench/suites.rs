@@ -8,42 +8,64 @@ use crate::{
 
 use super::{
     Bench, chart,
+    cpu::{Group, Meter, Usage},
     memory::{PeakSampler, rss_kib},
     report::Table,
     wrk::{self, Run},
 };
 
-/// `/count` through NGINX vs `/healthz` through NGINX vs `/count` on one replica; memory per replica.
+/// `/count` through NGINX vs `/healthz` through NGINX vs `/count` on one replica, with compose's sampler and with the
+/// app's default; where each request's CPU goes; memory per replica.
 pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
-    let mut spec = StackSpec::on_free_ports(bench.work.join("stack"), bench.binary.clone(), 3);
-    spec.env = exporting(bench);
-    let stack = Stack::start(&spec)?;
-    let pids: Vec<u32> = stack.replicas.iter().map(App::pid).collect();
+    let start = |name: &str, sampler: &[(&str, &str)]| {
+        let mut spec = StackSpec::on_free_ports(bench.work.join(name), bench.binary.clone(), 3);
+        spec.env = exporting(bench);
+        spec.env.extend(sampler.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Stack::start(&spec)
+    };
+    // The twin's replicas trace every request, as compose's do; the second stack runs the app's default sampler.
+    let compose = start("stack", &[])?;
+    let default = start(
+        "stack-default",
+        &[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.01")],
+    )?;
+    let pids: Vec<u32> = compose.replicas.iter().map(App::pid).collect();
     let idle: Vec<u64> = pids.iter().map(|p| rss_kib(*p).unwrap_or(0)).collect();
-    let nginx = |path: &str| format!("http://127.0.0.1:{}{path}", stack.nginx.port);
+    let nginx = |stack: &Stack, path: &str| format!("http://127.0.0.1:{}{path}", stack.nginx.port);
     let cases = [
-        ("`/count` via NGINX, 3 replicas", nginx("/count")),
-        ("`/healthz` via NGINX, 3 replicas (the proxy's ceiling)", nginx("/healthz")),
-        ("`/count` on one replica, no NGINX", stack.replicas[0].url("/count")),
+        ("`/count` via NGINX, 3 replicas", nginx(&compose, "/count")),
+        ("`/healthz` via NGINX, 3 replicas (the proxy's ceiling)", nginx(&compose, "/healthz")),
+        ("`/count` on one replica, no NGINX", compose.replicas[0].url("/count")),
+        ("`/count` via NGINX, 3 replicas, app's default sampler", nginx(&default, "/count")),
+        ("`/count` on one replica, no NGINX, app's default sampler", default.replicas[0].url("/count")),
     ];
+    let stacks = [&compose, &default];
+    let meter = Meter::new(vec![
+        Group { name: "NGINX", pids: stacks.iter().flat_map(|s| nginx_pids(s)).collect() },
+        Group { name: "replicas", pids: stacks.iter().flat_map(|s| s.replicas.iter().map(App::pid)).collect() },
+        Group { name: "Redis", pids: stacks.iter().filter_map(|s| s.redis.pid()).collect() },
+    ]);
     let sampler = PeakSampler::start(&pids);
-    let runs = alternate(bench, &cases)?;
+    let (runs, usage) = alternate(bench, &cases, &meter)?;
     let peaks = sampler.finish();
-    check_counter(stack.counter()?, &cases, &runs)?;
+    check_counter(compose.counter()? + default.counter()?, &cases, &runs)?;
 
     let o = bench.options;
+    let command = format!("cargo xtask bench --only proxy --seconds {} --rounds {}", o.seconds, o.rounds);
     let throughput = ratio_table(
         "Throughput: the Redis path against the proxy's ceiling",
-        format!("cargo xtask bench --only proxy --seconds {} --rounds {}", o.seconds, o.rounds),
+        command.clone(),
         &cases,
         &runs,
         vec![format!(
             "Replicas run as compose runs them: TOKIO_WORKER_THREADS=1, every request traced \
-             (`parentbased_always_on`), spans and log records exported to a local sink, one JSON log line per request \
-             on stdout; wrk {} threads, {} connections.",
+             (`parentbased_always_on`), except the last two rows (the app's default: 1 new trace in 100); spans and \
+             log records exported to a local sink, one JSON log line per request on stdout; wrk {} threads, {} \
+             connections.",
             o.threads, o.connections
         )],
     );
+    let cpu = cpu_table("Where each request's CPU goes (µs per request)", command, &cases, &runs, &usage, &meter);
     let rows = idle
         .iter()
         .zip(&peaks)
@@ -55,15 +77,23 @@ pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
         command: "cargo xtask bench --only proxy".into(),
         columns: vec!["replica", "idle MiB", "peak under the load above MiB"],
         rows,
-        notes: vec!["Sampled from /proc/<pid>/status (VmRSS) every 100 ms.".into()],
+        notes: vec![
+            "Sampled from /proc/<pid>/status (VmRSS) every 100 ms; the replicas that trace every request.".into(),
+        ],
         chart: None,
     };
-    Ok(vec![throughput, memory])
+    Ok(vec![throughput, cpu, memory])
+}
+
+/// NGINX's master and its workers.
+fn nginx_pids(stack: &Stack) -> Vec<u32> {
+    let master = stack.nginx.pid();
+    std::iter::once(master).chain(crate::nginx::children(master)).collect()
 }
 
 /// `/count` with telemetry off, with the app's default sampler (spans and log records exported), the same without
 /// log records, with compose's sampler, and with every span sampled.
-pub fn telemetry(bench: &Bench) -> Result<Table, String> {
+pub fn telemetry(bench: &Bench) -> Result<Vec<Table>, String> {
     let redis = Redis::start(&bench.work.join("telemetry-redis"))?;
     let export = exporting(bench);
     let with = |extra: &[(&str, &str)]| {
@@ -87,12 +117,19 @@ pub fn telemetry(bench: &Bench) -> Result<Table, String> {
         ("compose's sampler (`parentbased_always_on`)", compose.url("/count")),
         ("every span sampled (`always_on`)", all.url("/count")),
     ];
-    let runs = alternate(bench, &cases)?;
+    let apps = [&off, &default, &no_logs, &compose, &all];
+    let meter = Meter::new(vec![
+        Group { name: "replica", pids: apps.iter().map(|a| a.pid()).collect() },
+        Group { name: "Redis", pids: redis.pid().into_iter().collect() },
+    ]);
+    let (runs, usage) = alternate(bench, &cases, &meter)?;
     check_counter(redis.get_i64("visits")?, &cases, &runs)?;
     let o = bench.options;
-    Ok(ratio_table(
+    let command = format!("cargo xtask bench --telemetry --seconds {} --rounds {}", o.seconds, o.rounds);
+    let cpu = cpu_table("Telemetry: CPU per `/count` request (µs)", command.clone(), &cases, &runs, &usage, &meter);
+    let throughput = ratio_table(
         "Telemetry overhead on `/count`",
-        format!("cargo xtask bench --telemetry --seconds {} --rounds {}", o.seconds, o.rounds),
+        command,
         &cases,
         &runs,
         vec![format!(
@@ -102,7 +139,8 @@ pub fn telemetry(bench: &Bench) -> Result<Table, String> {
             bench.sink.requests(),
             bench.sink.log_requests()
         )],
-    ))
+    );
+    Ok(vec![throughput, cpu])
 }
 
 /// `redis-benchmark -t incr` at the same concurrency.
@@ -206,18 +244,63 @@ fn exporting(bench: &Bench) -> Vec<(String, String)> {
     ]
 }
 
-/// wrk against each case in turn, `rounds` times.
-fn alternate(bench: &Bench, cases: &[(&str, String)]) -> Result<Vec<Vec<Run>>, String> {
+/// wrk against each case in turn, `rounds` times; with the CPU time each case's runs cost, summed over rounds.
+fn alternate(bench: &Bench, cases: &[(&str, String)], meter: &Meter) -> Result<(Vec<Vec<Run>>, Vec<Usage>), String> {
     let o = bench.options;
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); cases.len()];
+    let mut usage: Vec<Usage> = vec![Usage::default(); cases.len()];
     for round in 1..=o.rounds {
         for (i, (label, url)) in cases.iter().enumerate() {
             let label: String = label.chars().take(40).collect();
             eprint!("\r==> round {round}/{}: {label:<42}", o.rounds);
-            runs[i].push(wrk::run(url, o.threads, o.connections, o.seconds)?);
+            let (run, used) = meter.measure(|| wrk::run(url, o.threads, o.connections, o.seconds))?;
+            runs[i].push(run);
+            usage[i].add(&used);
         }
     }
-    Ok(runs)
+    Ok((runs, usage))
+}
+
+/// CPU microseconds per request by process group, over all of a case's rounds: who pays for a request.
+fn cpu_table(
+    title: &str,
+    command: String,
+    cases: &[(&str, String)],
+    runs: &[Vec<Run>],
+    usage: &[Usage],
+    meter: &Meter,
+) -> Table {
+    let mut columns = vec!["configuration", "wrk"];
+    columns.extend(meter.names());
+    columns.extend(["OTLP sink", "rest", "total µs", "cores busy"]);
+    let rows = cases
+        .iter()
+        .zip(runs)
+        .zip(usage)
+        .map(|(((label, _), runs), used)| {
+            let requests = runs.iter().map(|r| r.requests).sum::<u64>().max(1) as f64;
+            let per = |seconds: f64| format!("{:.1}", seconds * 1e6 / requests);
+            let mut row = vec![label.to_string(), per(used.load)];
+            row.extend(used.groups.iter().map(|g| per(*g)));
+            row.extend([per(used.own), per(used.rest()), per(used.machine_busy)]);
+            row.push(format!("{:.0}%", 100.0 * used.machine_busy / used.machine_total.max(1e-9)));
+            row
+        })
+        .collect();
+    Table {
+        title: title.into(),
+        command,
+        columns,
+        rows,
+        notes: vec![
+            "CPU time (user + system) read from /proc/<pid>/stat before and after each wrk run, divided by the \
+             requests wrk completed; `rest` is the machine's busy time (/proc/stat) not charged to a listed \
+             process (mostly the kernel's network work run in interrupts). When the cores are saturated, \
+             throughput is inversely proportional to `total`."
+                .into(),
+        ],
+        chart: None,
+    }
 }
 
 /// Medians with ratios to the first row.

@@ -1,0 +1,148 @@
+//! CPU time by process group, read from `/proc` before and after a load run: where the machine's cores went, so a
+//! throughput ratio between two configurations can be explained by what each request costs and who pays it.
+
+/// Processes whose CPU time is read together (e.g. NGINX's master and workers, the replicas).
+pub struct Group {
+    pub name: &'static str,
+    pub pids: Vec<u32>,
+}
+
+/// CPU seconds per group over one interval, plus the load tool and the whole machine.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    /// In the order of the groups given to [`Meter::new`].
+    pub groups: Vec<f64>,
+    /// The load tool (wrk): reaped children of this process.
+    pub load: f64,
+    /// This process: the in-process OTLP sink and the memory sampler.
+    pub own: f64,
+    /// Every core's busy time (from `/proc/stat`), and the cores' total time.
+    pub machine_busy: f64,
+    pub machine_total: f64,
+}
+
+impl Usage {
+    pub fn add(&mut self, other: &Usage) {
+        self.groups.resize(other.groups.len().max(self.groups.len()), 0.0);
+        self.groups.iter_mut().zip(&other.groups).for_each(|(a, b)| *a += b);
+        self.load += other.load;
+        self.own += other.own;
+        self.machine_busy += other.machine_busy;
+        self.machine_total += other.machine_total;
+    }
+
+    /// Busy CPU not accounted to any group, the load tool or this process (the kernel's softirq work on other
+    /// tasks' behalf, other programs).
+    pub fn rest(&self) -> f64 {
+        (self.machine_busy - self.groups.iter().sum::<f64>() - self.load - self.own).max(0.0)
+    }
+}
+
+/// Reads the groups' CPU time; [`Meter::measure`] wraps one run.
+pub struct Meter {
+    groups: Vec<Group>,
+    tick: f64,
+}
+
+struct Snapshot {
+    groups: Vec<f64>,
+    load: f64,
+    own: f64,
+    busy: f64,
+    total: f64,
+}
+
+impl Meter {
+    pub fn new(groups: Vec<Group>) -> Self {
+        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100);
+        Self { groups, tick: 1.0 / hz as f64 }
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.groups.iter().map(|g| g.name).collect()
+    }
+
+    /// Run `f` and return its result with the CPU time spent meanwhile.
+    pub fn measure<T>(&self, f: impl FnOnce() -> Result<T, String>) -> Result<(T, Usage), String> {
+        let before = self.snapshot();
+        let value = f()?;
+        let after = self.snapshot();
+        let usage = Usage {
+            groups: after.groups.iter().zip(&before.groups).map(|(a, b)| a - b).collect(),
+            load: after.load - before.load,
+            own: after.own - before.own,
+            machine_busy: after.busy - before.busy,
+            machine_total: after.total - before.total,
+        };
+        Ok((value, usage))
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let groups =
+            self.groups.iter().map(|g| g.pids.iter().map(|pid| self.seconds(stat_fields(*pid), 0)).sum()).collect();
+        let own = stat_fields(std::process::id());
+        let (busy, total) = machine();
+        Snapshot {
+            groups,
+            load: self.seconds(own.clone(), 2),
+            own: self.seconds(own, 0),
+            busy: busy as f64 * self.tick,
+            total: total as f64 * self.tick,
+        }
+    }
+
+    /// utime + stime (offset 0) or cutime + cstime (offset 2) of a `/proc/<pid>/stat`, in seconds.
+    fn seconds(&self, fields: Vec<u64>, offset: usize) -> f64 {
+        (fields.get(offset).copied().unwrap_or(0) + fields.get(offset + 1).copied().unwrap_or(0)) as f64 * self.tick
+    }
+}
+
+/// Fields 14–17 of `/proc/<pid>/stat` (utime, stime, cutime, cstime) in clock ticks; empty if the process is gone.
+fn stat_fields(pid: u32) -> Vec<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // `pid (comm) state …`: comm may hold spaces, so count fields after the last `)`; utime is the 12th there.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after.split_whitespace().skip(11).take(4).filter_map(|f| f.parse().ok()).collect()
+}
+
+/// Busy and total clock ticks of all cores, from the first line of `/proc/stat` (idle and iowait count as idle).
+fn machine() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("cpu "))
+        .map(|l| l.split_whitespace().take(8).filter_map(|f| f.parse().ok()).collect())
+        .unwrap_or_default();
+    let total: u64 = ticks.iter().sum();
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn this_process_and_the_machine_are_read() {
+        assert_eq!(super::stat_fields(std::process::id()).len(), 4);
+        let (busy, total) = super::machine();
+        assert!(total > 0 && busy <= total, "busy {busy} of {total}");
+        assert!(super::stat_fields(u32::MAX).is_empty());
+    }
+
+    #[test]
+    fn work_done_here_is_charged_to_this_process_and_the_machine() {
+        let meter = super::Meter::new(Vec::new());
+        let ((), usage) = meter
+            .measure(|| {
+                // A fixed amount of work (hundreds of milliseconds of CPU), however long the machine takes for it.
+                let mut x = 0u64;
+                for i in 0..200_000_000u64 {
+                    x = std::hint::black_box(x.wrapping_add(i));
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert!(usage.own > 0.0, "no CPU time charged to this process");
+        assert!(usage.machine_busy > 0.0 && usage.machine_total >= usage.machine_busy, "{usage:?}");
+    }
+}
