@@ -25,7 +25,7 @@ use opentelemetry_sdk::{
 use tracing_subscriber::{Layer, registry::LookupSpan};
 
 use super::{
-    otel::{SHUTDOWN_TIMEOUT, switched_off},
+    otel::{SHUTDOWN_TIMEOUT, check_protocol, switched_off},
     queue::ExportQueue,
 };
 use crate::config::ConfigError;
@@ -41,6 +41,7 @@ impl Logs {
         if switched_off("OTEL_LOGS_EXPORTER") {
             return Ok(None);
         }
+        check_protocol("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL")?;
         let exporter = opentelemetry_otlp::LogExporter::builder()
             .build()
             .map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", e.to_string()))?;

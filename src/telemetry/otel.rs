@@ -1,6 +1,7 @@
 //! The OpenTelemetry trace pipeline (and the resource and switches it shares with the log pipeline in `logs`),
 //! configured by the SDK's standard environment variables: `OTEL_EXPORTER_OTLP_ENDPOINT` / `_PROTOCOL` (`grpc` or
-//! `http/protobuf`, chosen by the OTLP crate itself), `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `http/protobuf`, read by the OTLP crate; any other value is a configuration error here, see [`check_protocol`]),
+//! `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
 //! `OTEL_BSP_*` (read by the SDK), plus what the Rust SDK leaves to applications or handles too leniently:
 //! `OTEL_SDK_DISABLED` / `OTEL_TRACES_EXPORTER=none` (no export at all), `OTEL_PROPAGATORS` and
 //! `OTEL_TRACES_SAMPLER` / `_ARG` (validated here, see [`sampled`]).
@@ -105,6 +106,7 @@ impl Tracing {
             return Ok(None);
         }
         opentelemetry::global::set_text_map_propagator(propagators(env_var("OTEL_PROPAGATORS").as_deref())?);
+        check_protocol("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")?;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .build()
             .map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string()))?;
@@ -146,6 +148,25 @@ impl Tracing {
 /// Whether export of one signal is off: `OTEL_SDK_DISABLED=true`, or `exporter` (e.g. `OTEL_LOGS_EXPORTER`) is `none`.
 pub(super) fn switched_off(exporter: &str) -> bool {
     env_var("OTEL_SDK_DISABLED").as_deref() == Some("true") || env_var(exporter).as_deref() == Some("none")
+}
+
+/// The OTLP protocol variables for one signal (`signal`, e.g. `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, and the general
+/// `OTEL_EXPORTER_OTLP_PROTOCOL`) name a transport this build has. The exporter alone would fall back to its default
+/// transport on an unknown value or `http/json`, with a warning this build does not print, and every export would
+/// then fail against a Collector listening for the other one.
+pub(super) fn check_protocol(signal: &str) -> Result<(), ConfigError> {
+    for name in [signal, "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+        match env_var(name).as_deref() {
+            None | Some("" | "grpc" | "http/protobuf") => {}
+            Some(other) => {
+                return Err(ConfigError::new(
+                    name,
+                    format!("unsupported protocol '{other}'; supported: grpc, http/protobuf"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A variable, trimmed and lower-cased, for the switches (`true`, `none`, ...).

@@ -58,6 +58,9 @@ fn every_invalid_variable_is_named_in_one_line() {
         ("REQUEST_TIMEOUT_MS", "100"), // not above REDIS_TIMEOUT_MS (250)
         ("OTEL_PROPAGATORS", "b3"),
         ("OTEL_TRACES_SAMPLER", "bogus"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"), // not built in: the exporter would fall back to another
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpcc"),
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http"),
         ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
     ];
     for (var, value) in cases {
