@@ -148,11 +148,18 @@ fn tls_serves_tls_1_2_and_1_3_only_with_the_generated_certificate() {
     let cert = t.stack.dir.join("tls").join("tls.crt");
 
     let verified = curl(&["--cacert", cert.to_str().unwrap(), "--tlsv1.3"]);
-    let old = curl(&["-k", "--tls-max", "1.1"]);
+    let tls_1_2 = curl(&["--cacert", cert.to_str().unwrap(), "--tlsv1.2", "--tls-max", "1.2"]);
+    // OpenSSL 3 refuses TLS 1.1 on the client side by default; security level 0 lets curl offer it, so a refusal
+    // can only come from NGINX (its `protocol_version` alert).
+    let old = curl(&["-k", "--tls-max", "1.1", "--ciphers", "DEFAULT@SECLEVEL=0"]);
 
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
     assert!(String::from_utf8_lossy(&verified.stdout).contains("/count"), "the welcome line over TLS");
+    assert!(tls_1_2.status.success(), "TLS 1.2: {}", String::from_utf8_lossy(&tls_1_2.stderr));
+    assert!(String::from_utf8_lossy(&tls_1_2.stdout).contains("/count"), "the welcome line over TLS 1.2");
+    let refused = String::from_utf8_lossy(&old.stderr);
     assert!(!old.status.success(), "TLS 1.1 must be refused");
+    assert!(refused.contains("alert protocol version"), "NGINX itself refused TLS 1.1: {refused}");
 }
 
 #[test]
