@@ -5,7 +5,7 @@
 //!   (see [`http`]); `route` is the matched route template or `unmatched`, never a raw path.
 //! - Redis: `db_client_operation_duration_seconds`, `db_client_operation_errors_total{error_type}`,
 //!   `db_client_connections{state}`, `db_client_connection_wait_time_seconds` (recorded by `store`).
-//! - The counter: `visits` (the last value this replica saw); `visits_build_info{version}`.
+//! - The counter: `visits` (the highest value this replica's INCRs returned); `visits_build_info{version}`.
 //! - Telemetry itself: `otel_spans_dropped_total{reason}`, `otel_spans_exported_total` (see `telemetry::otel`).
 //! - The process: CPU, resident memory, open fds, threads, start time (metrics-process, collected at each scrape).
 
@@ -45,7 +45,10 @@ pub fn install() -> Result<PrometheusHandle, String> {
 fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_gauge!("visits_build_info", "Always 1; the version label names the running build.");
-    describe_gauge!("visits", "The counter's value after this replica's latest successful INCR.");
+    describe_gauge!(
+        "visits",
+        "The highest counter value this replica's INCRs returned (not lowered if the key is reset; a restart resets it)."
+    );
     describe_histogram!(
         "http_server_request_duration_seconds",
         Unit::Seconds,

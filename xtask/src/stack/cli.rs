@@ -51,6 +51,19 @@ pub struct UpOptions {
     pub prometheus_port: u16,
 }
 
+/// The replicas' telemetry settings: every `OTEL_*` variable of the caller's environment; and, when none names an
+/// OTLP endpoint, export switched off — no Collector runs natively, and replicas exporting to nothing would count
+/// every span and log record as dropped (firing the shipped `AppDroppingSpans`/`AppDroppingLogs` alerts on the
+/// twin's Prometheus) and pay for tracing every request for nothing.
+fn telemetry_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vars.filter(|(k, _)| k.starts_with("OTEL_")).collect();
+    let endpoint = |k: &str| k.starts_with("OTEL_EXPORTER_OTLP_") && k.ends_with("ENDPOINT");
+    if !env.iter().any(|(k, v)| endpoint(k) && !v.is_empty()) {
+        env.push(("OTEL_SDK_DISABLED".into(), "true".into()));
+    }
+    env
+}
+
 pub fn run(command: &StackCommand) -> Result<(), String> {
     let dir = paths::target_dir().join("xtask").join("stack");
     match command {
@@ -92,10 +105,13 @@ fn up(dir: PathBuf, options: &UpOptions) -> Result<(), String> {
         port: options.port,
         tls_port: options.tls_port,
         status_port: options.status_port,
-        env: Vec::new(),
+        env: telemetry_env(std::env::vars()),
         monitoring: true,
         prometheus_port: options.prometheus_port,
     };
+    if spec.env.iter().any(|(k, v)| k == "OTEL_SDK_DISABLED" && v == "true") {
+        eprintln!("==> telemetry export off: no Collector runs natively (set OTEL_EXPORTER_OTLP_ENDPOINT to export)");
+    }
     let stack = Stack::start(&spec)?;
     println!(
         "up: {} replicas behind http://127.0.0.1:{}/ and https://127.0.0.1:{}/",
@@ -184,5 +200,29 @@ fn http_check(port: u16, path: &str) -> Result<String, String> {
     match http::get(port, path)? {
         (200, _) => Ok(format!("{path}: 200")),
         (status, _) => Err(format!("{path}: {status}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::telemetry_env;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn without_an_endpoint_export_is_off_and_other_variables_stay_behind() {
+        let env = telemetry_env(vars(&[("HOME", "/root"), ("OTEL_SERVICE_NAME", "twin")]));
+        assert_eq!(env, [("OTEL_SERVICE_NAME".into(), "twin".into()), ("OTEL_SDK_DISABLED".into(), "true".into())]);
+    }
+
+    #[test]
+    fn a_named_endpoint_is_passed_on_with_export_on() {
+        for endpoint in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] {
+            let env = telemetry_env(vars(&[(endpoint, "http://127.0.0.1:4318"), ("OTEL_TRACES_SAMPLER", "always_on")]));
+            assert_eq!(env.len(), 2, "{env:?}");
+            assert!(!env.iter().any(|(k, _)| k == "OTEL_SDK_DISABLED"), "{env:?}");
+        }
     }
 }
