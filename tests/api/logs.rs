@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use crate::{
     helpers::{TestApp, spawn_app_with},
     metrics::scrape_sum,
-    otlp::{HttpReceiver, attr, resource_attr, text},
+    otlp::{HttpReceiver, attr, hex, resource_attr, server_span_id, text},
 };
 
 const PARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -50,16 +50,6 @@ async fn records_until(receiver: &mut HttpReceiver, body: &str, deadline: Durati
 
 fn body_of(record: &LogRecord) -> String {
     record.body.as_ref().and_then(text).unwrap_or_default()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The span id the response's `traceparent` names: the request's server span.
-fn server_span_id(response: &reqwest::Response) -> String {
-    let traceparent = response.headers()["traceparent"].to_str().unwrap();
-    traceparent.split('-').nth(2).unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]

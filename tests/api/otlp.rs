@@ -67,3 +67,14 @@ pub fn text(value: &AnyValue) -> Option<String> {
         other => Some(format!("{other:?}")),
     }
 }
+
+/// Bytes (trace and span ids) as lowercase hex, as W3C `traceparent` writes them.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The span id the response's `traceparent` names: the request's server span.
+pub fn server_span_id(response: &reqwest::Response) -> String {
+    let traceparent = response.headers()["traceparent"].to_str().unwrap();
+    traceparent.split('-').nth(2).unwrap().to_owned()
+}
