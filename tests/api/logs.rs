@@ -18,15 +18,9 @@ const PARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 /// An app exporting spans and logs over OTLP/HTTP to `receiver`, with the batch delays (ms) given.
 async fn exporting_app(receiver: &HttpReceiver, delay_ms: &str, extra: &[(&str, &str)]) -> TestApp {
-    let endpoint = format!("http://{}", receiver.address);
-    let mut env = vec![
-        // As compose: every request traced, so every request line is exported (untraced ones are not).
-        ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ("OTEL_BSP_SCHEDULE_DELAY", delay_ms),
-        ("OTEL_BLRP_SCHEDULE_DELAY", delay_ms),
-    ];
+    let mut env = receiver.env(delay_ms).to_vec();
+    // As compose: every request traced, so every request line is exported (untraced ones are not).
+    env.extend([("OTEL_TRACES_SAMPLER", "parentbased_always_on"), ("OTEL_BLRP_SCHEDULE_DELAY", delay_ms)]);
     env.extend_from_slice(extra);
     spawn_app_with(&env).await
 }

@@ -111,13 +111,7 @@ async fn traceparent_continues_the_callers_trace_and_names_the_server_span() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forged_x_forwarded_for_through_nginx_does_not_become_the_client_address() {
     let mut receiver = HttpReceiver::start().await;
-    let endpoint = format!("http://{}", receiver.address);
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-    ];
-    let t = spawn_stack_with(1, &env);
+    let t = spawn_stack_with(1, &receiver.env("100"));
     let forged = "203.0.113.7";
 
     let response = t.http.get(t.url("/count")).header("x-forwarded-for", forged).send().await.unwrap();
@@ -225,14 +219,11 @@ async fn otel_sdk_disabled_exports_nothing_and_serves() {
 #[tokio::test(flavor = "multi_thread")]
 async fn otlp_over_http_flushes_at_exit_and_carries_the_resource() {
     let mut receiver = HttpReceiver::start().await;
-    let endpoint = format!("http://{}", receiver.address);
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+    let mut env = receiver.env("600000").to_vec();
+    env.extend([
         ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test"),
         ("OTEL_TRACES_SAMPLER", "always_on"),
-    ];
+    ]);
     let mut t = spawn_app_with(&env).await;
     t.get("/count").await;
 
