@@ -69,7 +69,8 @@ impl<B> MakeSpan<B> for ServerSpan {
         let headers = request.headers();
         let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
         let (host, port) = split_host(header(header::HOST).unwrap_or(""), self.port);
-        // Behind NGINX (the only way in) the client is the first X-Forwarded-For entry; otherwise the peer.
+        // Behind NGINX (the only way in) the client is the first X-Forwarded-For entry, which NGINX sets to the peer it
+        // saw, replacing any the caller sent (nginx/templates); without the header, the peer.
         let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
         let forwarded = header(header::HeaderName::from_static("x-forwarded-for"))
             .and_then(|f| f.split(',').next())

@@ -1,6 +1,7 @@
 //! docker-compose.yml follows the rules every service must keep (a new service that misses one fails here): a real
 //! healthcheck, a restart policy, cpu/memory/pids limits, rotated logs, read-only root, no capabilities,
-//! no-new-privileges, a non-root user, healthy-conditioned dependencies and pinned images; plus the network split.
+//! no-new-privileges, a non-root user, healthy-conditioned dependencies and pinned images; plus the network split and
+//! the published ports (only NGINX beyond the host's loopback).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,7 +108,7 @@ fn a_service_without_healthcheck_or_limits_is_caught() {
 }
 
 /// Which services are on each network.
-fn members(compose: &Value) -> BTreeMap<String, BTreeSet<String>> {
+pub fn members(compose: &Value) -> BTreeMap<String, BTreeSet<String>> {
     let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (name, service) in services(compose) {
         for network in strings(&service["networks"]) {
@@ -156,4 +157,41 @@ fn every_variable_compose_and_the_dockerfile_use_is_pinned_once_in_dotenv() {
         assert_eq!(env.get(name).map(String::as_str), Some(default), "ARG {name} differs from .env");
     }
     assert!(env.values().all(|v| !v.ends_with(":latest")), "no :latest in .env");
+}
+
+/// Whether a `ports` entry (short `[ip:]host:container` or long syntax with `host_ip`) binds the host's loopback only;
+/// without an address Docker binds every interface.
+fn loopback_only(port: &Value) -> bool {
+    let ip = match port.as_str() {
+        Some(short) => {
+            let parts: Vec<&str> = short.rsplitn(3, ':').collect();
+            (parts.len() == 3).then(|| parts[2].trim_start_matches('[').trim_end_matches(']').to_owned())
+        }
+        None => port["host_ip"].as_str().map(str::to_owned),
+    };
+    ip.and_then(|ip| ip.parse::<std::net::IpAddr>().ok()).is_some_and(|ip| ip.is_loopback())
+}
+
+#[test]
+fn only_nginx_publishes_beyond_loopback_and_the_uis_are_published_on_it() {
+    let compose = compose();
+    let mut beyond_loopback = BTreeSet::new();
+    for (name, service) in services(&compose) {
+        if service["ports"].as_sequence().into_iter().flatten().any(|p| !loopback_only(p)) {
+            beyond_loopback.insert(name);
+        }
+    }
+    assert_eq!(beyond_loopback, BTreeSet::from(["nginx".to_owned()]), "services reachable from other hosts");
+    // Jaeger, Prometheus and Grafana (anonymous viewers on) have no authentication: reachable from this host only.
+    for (service, port) in [("jaeger", 16686), ("prometheus", 9090), ("grafana", 3000)] {
+        assert_eq!(strings(&compose["services"][service]["ports"]), [format!("127.0.0.1:{port}:{port}")], "{service}");
+    }
+    // The check can fail: no address, every interface, or a non-loopback address in either syntax.
+    for open in ["9090:9090", "9090", "0.0.0.0:9090:9090", "[::]:9090:9090", "192.0.2.1:9090:9090"] {
+        assert!(!loopback_only(&Value::from(open)), "{open}");
+    }
+    let long: Value = serde_yaml::from_str("{target: 9090, published: 9090}").unwrap();
+    assert!(!loopback_only(&long));
+    let long: Value = serde_yaml::from_str("{target: 9090, published: 9090, host_ip: 127.0.0.1}").unwrap();
+    assert!(loopback_only(&long) && loopback_only(&Value::from("[::1]:9090:9090")));
 }

@@ -11,22 +11,16 @@ use reqwest::StatusCode;
 use crate::{
     helpers::{TestApp, spawn_app_with},
     metrics::scrape_sum,
-    otlp::{HttpReceiver, attr, resource_attr, text},
+    otlp::{HttpReceiver, attr, hex, resource_attr, server_span_id, text},
 };
 
 const PARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 /// An app exporting spans and logs over OTLP/HTTP to `receiver`, with the batch delays (ms) given.
 async fn exporting_app(receiver: &HttpReceiver, delay_ms: &str, extra: &[(&str, &str)]) -> TestApp {
-    let endpoint = format!("http://{}", receiver.address);
-    let mut env = vec![
-        // As compose: every request traced, so every request line is exported (untraced ones are not).
-        ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ("OTEL_BSP_SCHEDULE_DELAY", delay_ms),
-        ("OTEL_BLRP_SCHEDULE_DELAY", delay_ms),
-    ];
+    let mut env = receiver.env(delay_ms).to_vec();
+    // As compose: every request traced, so every request line is exported (untraced ones are not).
+    env.extend([("OTEL_TRACES_SAMPLER", "parentbased_always_on"), ("OTEL_BLRP_SCHEDULE_DELAY", delay_ms)]);
     env.extend_from_slice(extra);
     spawn_app_with(&env).await
 }
@@ -50,16 +44,6 @@ async fn records_until(receiver: &mut HttpReceiver, body: &str, deadline: Durati
 
 fn body_of(record: &LogRecord) -> String {
     record.body.as_ref().and_then(text).unwrap_or_default()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The span id the response's `traceparent` names: the request's server span.
-fn server_span_id(response: &reqwest::Response) -> String {
-    let traceparent = response.headers()["traceparent"].to_str().unwrap();
-    traceparent.split('-').nth(2).unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]

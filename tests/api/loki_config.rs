@@ -12,7 +12,7 @@ use serde_yaml::Value;
 
 use crate::{
     collector_config::{config, list},
-    compose_policy::{compose, root},
+    compose_policy::{compose, members, root},
     dashboard::{dashboards, panels},
 };
 
@@ -81,6 +81,20 @@ fn the_collectors_logs_pipeline_reaches_loki_which_keeps_a_bounded_store_on_its_
     let storage = &loki["common"]["storage"]["filesystem"];
     for dir in [&loki["common"]["path_prefix"], &storage["chunks_directory"], &loki["compactor"]["working_directory"]] {
         assert!(dir.as_str().unwrap().starts_with(&data), "{dir:?} is on the loki-data volume ({data})");
+    }
+}
+
+#[test]
+fn loki_shares_internal_networks_with_the_collector_and_grafana_and_nobody_else() {
+    // Loki has no authentication: whoever reaches it may push, query and delete logs. As on Kubernetes (its
+    // NetworkPolicy admits the Collector and Grafana only), compose's networks decide who that is.
+    let compose = compose();
+    let loki_networks: Vec<_> = members(&compose).into_iter().filter(|(_, on)| on.contains("loki")).collect();
+    let neighbours: BTreeSet<String> =
+        loki_networks.iter().flat_map(|(_, on)| on.iter().filter(|m| *m != "loki").cloned()).collect();
+    assert_eq!(neighbours, BTreeSet::from(["otel-collector".to_owned(), "grafana".to_owned()]), "who reaches Loki");
+    for (network, _) in &loki_networks {
+        assert_eq!(compose["networks"][network.as_str()]["internal"], true, "{network}: internal, no way out");
     }
 }
 

@@ -2,7 +2,7 @@
 //! fake-opentelemetry-collector, and a small `POST /v1/traces` + `POST /v1/logs` receiver for OTLP over HTTP that
 //! keeps everything it is sent, resource included.
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use axum::{Router, body::Bytes, extract::State, routing::post};
 use opentelemetry_proto::tonic::{
@@ -15,7 +15,8 @@ use tokio::sync::mpsc;
 
 /// Receives OTLP/HTTP protobuf trace and log exports.
 pub struct HttpReceiver {
-    pub address: SocketAddr,
+    /// `http://<its address>`, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub endpoint: String,
     requests: mpsc::UnboundedReceiver<ExportTraceServiceRequest>,
     logs: mpsc::UnboundedReceiver<ExportLogsServiceRequest>,
 }
@@ -30,7 +31,16 @@ impl HttpReceiver {
             .route("/v1/traces", post(receive::<ExportTraceServiceRequest>).with_state(traces))
             .route("/v1/logs", post(receive::<ExportLogsServiceRequest>).with_state(log_tx));
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { address, requests, logs }
+        Self { endpoint: format!("http://{address}"), requests, logs }
+    }
+
+    /// The app's environment for exporting spans to this receiver over OTLP/HTTP, a batch every `delay_ms`.
+    pub fn env<'a>(&'a self, delay_ms: &'a str) -> [(&'a str, &'a str); 3] {
+        [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", self.endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_BSP_SCHEDULE_DELAY", delay_ms),
+        ]
     }
 
     /// The next trace export, waiting at most `deadline`.
@@ -66,4 +76,15 @@ pub fn text(value: &AnyValue) -> Option<String> {
         Value::StringValue(s) => Some(s.clone()),
         other => Some(format!("{other:?}")),
     }
+}
+
+/// Bytes (trace and span ids) as lowercase hex, as W3C `traceparent` writes them.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The span id the response's `traceparent` names: the request's server span.
+pub fn server_span_id(response: &reqwest::Response) -> String {
+    let traceparent = response.headers()["traceparent"].to_str().unwrap();
+    traceparent.split('-').nth(2).unwrap().to_owned()
 }
