@@ -156,7 +156,8 @@ pub(super) fn switched_off(exporter: &str) -> bool {
 /// then fail against a Collector listening for the other one.
 pub(super) fn check_protocol(signal: &str) -> Result<(), ConfigError> {
     for name in [signal, "OTEL_EXPORTER_OTLP_PROTOCOL"] {
-        match env_var(name).as_deref() {
+        // Lower-cased as the exporter does, but not trimmed: it would not trim either, and ignore " grpc".
+        match std::env::var(name).ok().map(|v| v.to_ascii_lowercase()).as_deref() {
             None | Some("" | "grpc" | "http/protobuf") => {}
             Some(other) => {
                 return Err(ConfigError::new(

@@ -61,6 +61,7 @@ fn every_invalid_variable_is_named_in_one_line() {
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"), // not built in: the exporter would fall back to another
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpcc"),
         ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", " grpc"), // the exporter does not trim: it would fall back quietly
         ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
     ];
     for (var, value) in cases {
