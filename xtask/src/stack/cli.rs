@@ -51,15 +51,21 @@ pub struct UpOptions {
     pub prometheus_port: u16,
 }
 
-/// The replicas' telemetry settings: every `OTEL_*` variable of the caller's environment; and, when none names an
-/// OTLP endpoint, export switched off — no Collector runs natively, and replicas exporting to nothing would count
-/// every span and log record as dropped (firing the shipped `AppDroppingSpans`/`AppDroppingLogs` alerts on the
-/// twin's Prometheus) and pay for tracing every request for nothing.
+/// The replicas' telemetry settings: every `OTEL_*` variable of the caller's environment; and, for each signal (spans,
+/// log records) whose OTLP endpoint none of them names, that signal's export switched off — no Collector runs
+/// natively, and replicas exporting to nothing would count every span or record as dropped (firing the shipped
+/// `AppDroppingSpans`/`AppDroppingLogs` alerts on the twin's Prometheus) and pay for tracing every request for nothing.
 fn telemetry_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vars.filter(|(k, _)| k.starts_with("OTEL_")).collect();
-    let endpoint = |k: &str| k.starts_with("OTEL_EXPORTER_OTLP_") && k.ends_with("ENDPOINT");
-    if !env.iter().any(|(k, v)| endpoint(k) && !v.is_empty()) {
-        env.push(("OTEL_SDK_DISABLED".into(), "true".into()));
+    let named = |k: &str| env.iter().any(|(name, v)| name == k && !v.is_empty());
+    let general = named("OTEL_EXPORTER_OTLP_ENDPOINT");
+    let (traces, logs) =
+        (general || named("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), general || named("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"));
+    match (traces, logs) {
+        (false, false) => env.push(("OTEL_SDK_DISABLED".into(), "true".into())),
+        (false, true) => env.push(("OTEL_TRACES_EXPORTER".into(), "none".into())),
+        (true, false) => env.push(("OTEL_LOGS_EXPORTER".into(), "none".into())),
+        (true, true) => {}
     }
     env
 }
@@ -111,6 +117,8 @@ fn up(dir: PathBuf, options: &UpOptions) -> Result<(), String> {
     };
     if spec.env.iter().any(|(k, v)| k == "OTEL_SDK_DISABLED" && v == "true") {
         eprintln!("==> telemetry export off: no Collector runs natively (set OTEL_EXPORTER_OTLP_ENDPOINT to export)");
+    } else if let Some((off, _)) = spec.env.iter().find(|(k, v)| k.ends_with("_EXPORTER") && v == "none") {
+        eprintln!("==> {off}=none: no endpoint named for that signal");
     }
     let stack = Stack::start(&spec)?;
     println!(
@@ -218,11 +226,18 @@ mod tests {
     }
 
     #[test]
-    fn a_named_endpoint_is_passed_on_with_export_on() {
-        for endpoint in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] {
+    fn a_named_endpoint_is_passed_on_and_only_the_signals_without_one_are_switched_off() {
+        let cases = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", None),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Some("OTEL_LOGS_EXPORTER")),
+            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", Some("OTEL_TRACES_EXPORTER")),
+        ];
+        for (endpoint, switched_off) in cases {
             let env = telemetry_env(vars(&[(endpoint, "http://127.0.0.1:4318"), ("OTEL_TRACES_SAMPLER", "always_on")]));
-            assert_eq!(env.len(), 2, "{env:?}");
+            assert!(env.contains(&(endpoint.into(), "http://127.0.0.1:4318".into())), "{env:?}");
             assert!(!env.iter().any(|(k, _)| k == "OTEL_SDK_DISABLED"), "{env:?}");
+            let off: Vec<&str> = env.iter().filter(|(_, v)| v == "none").map(|(k, _)| k.as_str()).collect();
+            assert_eq!(off, switched_off.into_iter().collect::<Vec<_>>(), "{endpoint}");
         }
     }
 }
