@@ -79,20 +79,20 @@ impl Meter {
 
     fn snapshot(&self) -> Snapshot {
         let groups =
-            self.groups.iter().map(|g| g.pids.iter().map(|pid| self.seconds(stat_fields(*pid), 0)).sum()).collect();
+            self.groups.iter().map(|g| g.pids.iter().map(|pid| self.seconds(&stat_fields(*pid), 0)).sum()).collect();
         let own = stat_fields(std::process::id());
         let (busy, total) = machine();
         Snapshot {
             groups,
-            load: self.seconds(own.clone(), 2),
-            own: self.seconds(own, 0),
+            load: self.seconds(&own, 2),
+            own: self.seconds(&own, 0),
             busy: busy as f64 * self.tick,
             total: total as f64 * self.tick,
         }
     }
 
     /// utime + stime (offset 0) or cutime + cstime (offset 2) of a `/proc/<pid>/stat`, in seconds.
-    fn seconds(&self, fields: Vec<u64>, offset: usize) -> f64 {
+    fn seconds(&self, fields: &[u64], offset: usize) -> f64 {
         (fields.get(offset).copied().unwrap_or(0) + fields.get(offset + 1).copied().unwrap_or(0)) as f64 * self.tick
     }
 }
@@ -163,7 +163,7 @@ mod tests {
         let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
         let rusage = seconds(usage.user_time()) + seconds(usage.system_time());
         let meter = super::Meter::new(Vec::new());
-        let stat = meter.seconds(super::stat_fields(std::process::id()), 0);
+        let stat = meter.seconds(&super::stat_fields(std::process::id()), 0);
         // Both count this process's threads; /proc in clock ticks, so up to a few ticks apart.
         assert!((stat - rusage).abs() < 0.1, "/proc says {stat} s, getrusage {rusage} s");
         assert!(stat > 0.0);

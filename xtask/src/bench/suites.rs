@@ -31,12 +31,11 @@ pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
     )?;
     let pids: Vec<u32> = compose.replicas.iter().map(App::pid).collect();
     let idle: Vec<u64> = pids.iter().map(|p| rss_kib(*p).unwrap_or(0)).collect();
-    let nginx = |stack: &Stack, path: &str| format!("http://127.0.0.1:{}{path}", stack.nginx.port);
     let cases = [
-        ("`/count` via NGINX, 3 replicas", nginx(&compose, "/count")),
-        ("`/healthz` via NGINX, 3 replicas (the proxy's ceiling)", nginx(&compose, "/healthz")),
+        ("`/count` via NGINX, 3 replicas", compose.nginx.url("/count")),
+        ("`/healthz` via NGINX, 3 replicas (the proxy's ceiling)", compose.nginx.url("/healthz")),
         ("`/count` on one replica, no NGINX", compose.replicas[0].url("/count")),
-        ("`/count` via NGINX, 3 replicas, app's default sampler", nginx(&default, "/count")),
+        ("`/count` via NGINX, 3 replicas, app's default sampler", default.nginx.url("/count")),
         ("`/count` on one replica, no NGINX, app's default sampler", default.replicas[0].url("/count")),
     ];
     let stacks = [&compose, &default];
@@ -193,7 +192,7 @@ pub fn soak(bench: &Bench) -> Result<Table, String> {
     let mut spec = StackSpec::on_free_ports(bench.work.join("soak"), bench.binary.clone(), 3);
     spec.env = exporting(bench);
     let stack = Stack::start(&spec)?;
-    let url = format!("http://127.0.0.1:{}/count", stack.nginx.port);
+    let url = stack.nginx.url("/count");
     let o = bench.options;
     eprint!("\r==> warming up{:50}", "");
     wrk::run(&url, o.threads, o.connections, 10)?;
