@@ -1,18 +1,21 @@
-# syntax=docker/dockerfile:1.7
 # Images of the stack built from this repository (targets): `web` (the visit-counter replicas), `init` (one-shot:
-# Redis ACL credentials and NGINX's certificate at first start), `otel-collector`, `jaeger`, `loki` and `nginx-exporter` (the upstream images
-# plus a static busybox wget, because they ship no shell or HTTP client for a HEALTHCHECK). Versions come from .env.
-ARG RUST_VERSION=1.91
-ARG DEBIAN_VERSION=bookworm
-ARG BUSYBOX_VERSION=1.37.0-musl
-ARG OTELCOL_VERSION=0.120.0
-ARG JAEGER_VERSION=2.3.0
-ARG LOKI_VERSION=3.4.2
-ARG NGINX_EXPORTER_VERSION=1.4.1
+# Redis ACL credentials and NGINX's certificate at first start), `otel-collector`, `jaeger`, `loki` and
+# `nginx-exporter` (the upstream images plus a static busybox wget, because they ship no shell or HTTP client for a
+# HEALTHCHECK). Every base image is a build argument; docker-compose.yml passes the pins of .env, and
+# `cargo xtask images` (target/images.env) swaps in images built without a registry. No `# syntax=` line: it would make
+# BuildKit pull a frontend image, and the built-in frontend already has `RUN --mount=type=cache`.
+ARG RUST_IMAGE=rust:1.95-slim-trixie
+ARG DEBIAN_IMAGE=debian:trixie-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian13:nonroot
+ARG BUSYBOX_IMAGE=busybox:1.38.0-musl
+ARG OTELCOL_IMAGE=otel/opentelemetry-collector-contrib:0.161.0
+ARG JAEGER_IMAGE=jaegertracing/jaeger:2.13.0
+ARG LOKI_IMAGE=grafana/loki:3.4.2
+ARG NGINX_EXPORTER_IMAGE=nginx/nginx-prometheus-exporter:1.5.1
 
 # ---- build: BuildKit cache mounts keep the registry and target/ between builds, so a change to src/ recompiles
 # only the visit-counter crate, not its ~170 dependencies.
-FROM rust:${RUST_VERSION}-slim-${DEBIAN_VERSION} AS build
+FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
@@ -21,7 +24,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     && cp target/release/visit-counter /usr/local/bin/visit-counter
 
 # ---- web: glibc + libgcc only (distroless cc), no shell, runs as uid 65532.
-FROM gcr.io/distroless/cc-debian12:nonroot AS web
+FROM ${RUNTIME_IMAGE} AS web
 LABEL org.opencontainers.image.title="visit-counter" \
       org.opencontainers.image.description="A visit counter on axum and Redis, instrumented end to end" \
       org.opencontainers.image.licenses="MIT"
@@ -36,13 +39,13 @@ ENTRYPOINT ["/usr/local/bin/visit-counter"]
 
 # ---- init: the very scripts the native twin runs (deploy/init/), with openssl. Output directories belong to uid
 # 10001 so that fresh named volumes mounted there inherit that owner; services that read them join group 10001.
-FROM debian:${DEBIAN_VERSION}-slim AS init
+FROM ${DEBIAN_IMAGE} AS init
 LABEL org.opencontainers.image.title="visit-counter-init" \
       org.opencontainers.image.description="One-shot: generates Redis ACL credentials and a TLS certificate" \
       org.opencontainers.image.licenses="MIT"
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends openssl=3.0.* \
+    && apt-get install -y --no-install-recommends openssl=3.5.* \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 init && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin init \
     && mkdir -p /init/redis /init/web /init/redis-exporter /init/grafana /init/tls /init/nginx-access-log \
@@ -55,24 +58,24 @@ HEALTHCHECK NONE
 CMD ["bash", "-c", "credentials.sh /init/redis /init/web /init/redis-exporter && grafana.sh /init/grafana && tls.sh /init/tls"]
 
 # ---- busybox: a static wget for the health checks of images that have no HTTP client.
-FROM busybox:${BUSYBOX_VERSION} AS busybox
+FROM ${BUSYBOX_IMAGE} AS busybox
 
-FROM nginx/nginx-prometheus-exporter:${NGINX_EXPORTER_VERSION} AS nginx-exporter
+FROM ${NGINX_EXPORTER_IMAGE} AS nginx-exporter
 COPY --from=busybox /bin/wget /usr/local/bin/wget
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["/usr/local/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9113/metrics"]
 
-FROM otel/opentelemetry-collector-contrib:${OTELCOL_VERSION} AS otel-collector
+FROM ${OTELCOL_IMAGE} AS otel-collector
 COPY --from=busybox /bin/wget /usr/local/bin/wget
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["/usr/local/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:13133/"]
 
-FROM jaegertracing/jaeger:${JAEGER_VERSION} AS jaeger
+FROM ${JAEGER_IMAGE} AS jaeger
 COPY --from=busybox /bin/wget /usr/local/bin/wget
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["/usr/local/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:16686/"]
 
-FROM grafana/loki:${LOKI_VERSION} AS loki
+FROM ${LOKI_IMAGE} AS loki
 COPY --from=busybox /bin/wget /usr/local/bin/wget
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["/usr/local/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3100/ready"]

@@ -16,6 +16,7 @@
 //! - [`nginx`]: NGINX rendered from the shipped templates; [`stack`]: Redis + replicas + NGINX (the native twin).
 //! - [`prometheus`]: Prometheus on the shipped config and rules (twin override); [`exporters`]: Redis and NGINX
 //!   exporters; both started by the twin's monitoring.
+//! - [`images`]: `cargo xtask images`, every image of the compose stack built here without a registry.
 //! - [`http`]: a tiny blocking GET for probes; [`paths`]: the workspace and target directories.
 
 pub mod app;
@@ -23,6 +24,7 @@ pub mod bench;
 pub mod chaos;
 pub mod exporters;
 pub mod http;
+pub mod images;
 pub mod init;
 pub mod load;
 pub mod nginx;

@@ -15,6 +15,8 @@ enum Command {
     Bench(xtask::bench::Options),
     /// Restart Redis (SIGTERM, SIGKILL) and replicas under load, then check nothing acknowledged was lost.
     Chaos(xtask::chaos::cli::Options),
+    /// Build every image docker-compose.yml needs, without a registry; write target/images.env.
+    Images(xtask::images::Options),
     /// Bounded HTTP load on one loopback URL (default: /count through the twin), every request in the summary.
     Load(xtask::load::Options),
     /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see README).
@@ -33,6 +35,7 @@ fn main() {
     let result = match cli.command {
         Command::Bench(options) => xtask::bench::run(&options),
         Command::Chaos(options) => xtask::chaos::cli::run(&options),
+        Command::Images(options) => xtask::images::run(&options),
         Command::Load(options) => xtask::load::run(&options),
         Command::Stack(command) => xtask::stack::cli::run(&command),
     };

@@ -238,8 +238,8 @@ fn policy_peers(policy: &Value, direction: &str, side: &str) -> BTreeSet<String>
 #[test]
 fn loki_runs_composes_version_and_only_the_collector_and_grafana_reach_it() {
     let loki = pod_spec(find(overlay(), "StatefulSet", "loki")).unwrap();
-    let version = dotenv().get("LOKI_VERSION").cloned().expect("LOKI_VERSION in .env");
-    assert_eq!(loki["containers"][0]["image"].as_str(), Some(format!("grafana/loki:{version}").as_str()));
+    let image = dotenv().get("LOKI_IMAGE").cloned().expect("LOKI_IMAGE in .env");
+    assert_eq!(loki["containers"][0]["image"].as_str(), Some(image.as_str()));
     assert_eq!(mount_path(loki, "config"), Some("/etc/loki"));
     let service = find(overlay(), "Service", "loki");
     assert_eq!(service["spec"]["ports"][0]["port"].as_u64(), Some(3100), "the port the datasource and Collector use");
