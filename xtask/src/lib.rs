@@ -17,6 +17,8 @@
 //! - [`prometheus`]: Prometheus on the shipped config and rules (twin override); [`exporters`]: Redis and NGINX
 //!   exporters; both started by the twin's monitoring.
 //! - [`http`]: a tiny blocking GET for probes; [`paths`]: the workspace and target directories.
+//! - [`loki_standin`]: the OTLP log receiver that takes Loki's place in the compose acceptance suite (binary
+//!   `loki-standin`).
 
 pub mod app;
 pub mod bench;
@@ -25,6 +27,7 @@ pub mod exporters;
 pub mod http;
 pub mod init;
 pub mod load;
+pub mod loki_standin;
 pub mod nginx;
 pub mod paths;
 pub mod process;
