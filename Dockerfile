@@ -7,7 +7,7 @@ ARG DEBIAN_VERSION=bookworm
 ARG BUSYBOX_VERSION=1.37.0-musl
 ARG OTELCOL_VERSION=0.120.0
 ARG JAEGER_VERSION=2.3.0
-ARG LOKI_VERSION=3.4.2
+ARG LOKI_VERSION=3.7.6
 ARG NGINX_EXPORTER_VERSION=1.4.1
 
 # ---- build: BuildKit cache mounts keep the registry and target/ between builds, so a change to src/ recompiles
