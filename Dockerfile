@@ -10,7 +10,7 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian13:nonroot
 ARG BUSYBOX_IMAGE=busybox:1.38.0-musl
 ARG OTELCOL_IMAGE=otel/opentelemetry-collector-contrib:0.161.0
 ARG JAEGER_IMAGE=jaegertracing/jaeger:2.13.0
-ARG LOKI_IMAGE=grafana/loki:3.4.2
+ARG LOKI_IMAGE=grafana/loki:3.7.6
 ARG NGINX_EXPORTER_IMAGE=nginx/nginx-prometheus-exporter:1.5.1
 
 # ---- build: BuildKit cache mounts keep the registry and target/ between builds, so a change to src/ recompiles

@@ -1,6 +1,7 @@
-//! Grafana cannot run here, so its compose wiring is checked: anonymous visitors are read-only viewers, there is no
-//! default or committed admin password (deploy/init/grafana.sh generates one at first start, and this test runs it),
-//! and the provisioning and dashboards are mounted where the provider looks.
+//! Grafana cannot run here, so its compose wiring is checked: anonymous visitors are read-only viewers who may use
+//! Explore (where the trace links open), Grafana reaches nothing outside the stack, there is no default or committed
+//! admin password (deploy/init/grafana.sh generates one at first start, and this test runs it), and the provisioning
+//! and dashboards are mounted where the provider looks.
 
 use std::{os::unix::fs::PermissionsExt, process::Command};
 
@@ -26,6 +27,26 @@ fn grafana_is_anonymous_read_only_with_a_generated_admin_password_and_provisione
     let provider =
         std::fs::read_to_string(root().join("observability/grafana/provisioning/dashboards/dashboards.yaml"));
     assert!(provider.unwrap().contains("path: /etc/grafana/dashboards"), "the provider loads the mounted dashboards");
+}
+
+#[test]
+fn viewers_may_explore_and_grafana_reaches_nothing_outside_the_stack() {
+    let compose = compose();
+    let env = &compose["services"]["grafana"]["environment"];
+    // Exemplar -> trace and log <-> trace links open in Explore, which Viewers (anonymous visitors) lack by default.
+    assert_eq!(env["GF_USERS_VIEWERS_CAN_EDIT"], "true", "Viewers get the datasources:explore permission");
+    for (key, off) in [
+        ("GF_ANALYTICS_REPORTING_ENABLED", "false"),
+        ("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
+        ("GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "false"),
+        ("GF_PLUGINS_PREINSTALL_DISABLED", "true"),
+        ("GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED", "true"),
+    ] {
+        assert_eq!(
+            env[key], off,
+            "{key}: no call out of the stack (the preinstall would download apps at every start)"
+        );
+    }
 }
 
 #[test]

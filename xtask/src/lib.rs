@@ -18,6 +18,8 @@
 //!   exporters; both started by the twin's monitoring.
 //! - [`images`]: `cargo xtask images`, every image of the compose stack built here without a registry.
 //! - [`http`]: a tiny blocking GET for probes; [`paths`]: the workspace and target directories.
+//! - [`loki_standin`]: the OTLP log receiver that takes Loki's place in the compose acceptance suite (binary
+//!   `loki-standin`).
 
 pub mod app;
 pub mod bench;
@@ -27,6 +29,7 @@ pub mod http;
 pub mod images;
 pub mod init;
 pub mod load;
+pub mod loki_standin;
 pub mod nginx;
 pub mod paths;
 pub mod process;

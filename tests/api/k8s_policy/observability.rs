@@ -6,7 +6,7 @@
 //! version, its config file) keeps its data on a claim and is reached by the Collector and Grafana only, which the
 //! datasources and the Collector's logs pipeline need.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use serde_yaml::Value;
@@ -233,6 +233,19 @@ fn policy_peers(policy: &Value, direction: &str, side: &str) -> BTreeSet<String>
     peers
         .filter_map(|p| p["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str().map(str::to_owned))
         .collect()
+}
+
+#[test]
+fn grafana_runs_composes_image_with_composes_settings() {
+    let container = &pod_spec(find(overlay(), "StatefulSet", "grafana")).unwrap()["containers"][0];
+    assert_eq!(container["image"].as_str(), dotenv().get("GRAFANA_IMAGE").map(String::as_str), "compose's image");
+    let pairs = container["env"].as_sequence().expect("env").iter();
+    let kubernetes: BTreeMap<&str, &str> =
+        pairs.filter_map(|v| Some((v["name"].as_str()?, v["value"].as_str()?))).collect();
+    let compose = compose();
+    let environment = compose["services"]["grafana"]["environment"].as_mapping().expect("a mapping").iter();
+    let compose: BTreeMap<&str, &str> = environment.filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?))).collect();
+    assert_eq!(kubernetes, compose, "the same GF_* settings (Explore for viewers, nothing fetched from outside)");
 }
 
 #[test]
