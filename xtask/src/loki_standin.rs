@@ -9,7 +9,7 @@
 //!   `attributes` (key → value), `scope` (name), `body` (a string body stays a string; maps and arrays become JSON;
 //!   bytes become hex), `trace_id`/`span_id` (lowercase hex, `""` if absent), `severity_number`, `severity_text`,
 //!   `event_name`, `timestamp` (ns: the record's time, else its observed time, else arrival, as Loki picks it) and
-//!   `observed_timestamp` (ns, as sent).
+//!   `observed_timestamp` (ns, as sent). `?trace_id=HEX` keeps only the records of that trace.
 //!
 //! Not here: streams, labels, structured metadata, LogQL, storage — what Loki does with a record after it arrives.
 
@@ -109,7 +109,12 @@ fn answer(request: &mut Request, records: &Records) -> (u16, &'static str, Strin
         },
         (Method::Get, "/ready") => (200, TEXT, "ready\n".to_owned()),
         (Method::Get, "/standin/records") => {
-            (200, "application/json", Value::from_iter(records.lock().clone()).to_string())
+            // `?trace_id=HEX`: only that trace's records (the whole store under load is megabytes).
+            let query = request.url().split_once('?').map_or("", |(_, q)| q);
+            let wanted = query.split('&').find_map(|pair| pair.strip_prefix("trace_id="));
+            let kept = records.lock();
+            let chosen = kept.iter().filter(|r| wanted.is_none_or(|id| r["trace_id"] == id));
+            (200, "application/json", Value::from_iter(chosen.cloned()).to_string())
         }
         (_, "/otlp/v1/logs" | "/ready" | "/standin/records") => (405, TEXT, "method not allowed\n".to_owned()),
         _ => (404, TEXT, "404 page not found\n".to_owned()),
