@@ -32,7 +32,8 @@ COPY --from=build /usr/local/bin/visit-counter /usr/local/bin/visit-counter
 USER 65532:65532
 ENV PORT=8080 METRICS_PORT=9000
 EXPOSE 8080 9000
-# No shell or curl here: the binary probes its own /readyz (exit 0 ready, 1 not).
+# No shell or curl here: the binary probes its own /healthz (exit 0 serving, 1 not). Liveness, not readiness: a Redis
+# outage must not make replicas unhealthy, which Swarm and auto-heal tools would answer with restarts.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["/usr/local/bin/visit-counter", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/visit-counter"]

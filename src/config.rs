@@ -21,8 +21,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Probe this replica's readiness endpoint on 127.0.0.1:$PORT and exit 0 (ready) or 1 (not ready). Made for
-    /// container HEALTHCHECKs in images without a shell or curl.
+    /// Probe this replica's liveness endpoint (/healthz) on 127.0.0.1:$PORT and exit 0 (serving) or 1 (not). Made for
+    /// container HEALTHCHECKs in images without a shell or curl; a Redis outage leaves it at 0.
     Healthcheck,
 }
 

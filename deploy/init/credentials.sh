@@ -28,12 +28,15 @@ if ((major < 7 || (major == 7 && minor < 2))); then setinfo=""; fi
 
 # The app needs exactly: HELLO (RESP3, with AUTH), CLIENT SETINFO (sent by redis-rs), INCR on its key, PING
 # (readiness). HELLO/AUTH are allowed before authentication; naming them keeps the list honest.
-# redis_exporter reads server state only: INFO, CONFIG GET (maxmemory and the like), SLOWLOG, LATENCY, CLIENT LIST,
-# CLIENT SETNAME (its own connection), MEMORY STATS; no key, no channel. CONFIG GET shows settings, never ACL passwords.
+# redis_exporter reads server state only: INFO, CONFIG GET (maxmemory and the like), SLOWLOG GET/LEN, LATENCY LATEST and
+# HISTOGRAM (per-command histograms, asked for since redis_exporter 1.48), CLIENT LIST, CLIENT SETNAME (its own
+# connection), MEMORY STATS; no key, no channel, nothing that resets or writes (LATENCY RESET, SLOWLOG RESET, CONFIG
+# SET). CONFIG GET shows settings, never ACL passwords. LATENCY HISTOGRAM needs no version gate: it exists since 7.0,
+# the first Redis that checks subcommand names in an ACL (6.x accepts any name after `|`).
 cat >"$redis_dir/users.acl.tmp" <<ACL
 user default off
 user visit-counter on #$(sha256 "$web") resetkeys ~visits resetchannels -@all +hello +auth $setinfo +incr +ping
-user redis-exporter on #$(sha256 "$exporter") resetkeys resetchannels -@all +hello +auth +ping +info +config|get +slowlog|len +slowlog|get +latency|latest +client|list +client|setname +memory|stats
+user redis-exporter on #$(sha256 "$exporter") resetkeys resetchannels -@all +hello +auth +ping +info +config|get +slowlog|len +slowlog|get +latency|latest +latency|histogram +client|list +client|setname +memory|stats
 user admin on #$(sha256 "$admin") ~* &* +@all
 ACL
 printf '%s\n' "$web" >"$web_dir/web.password.tmp"

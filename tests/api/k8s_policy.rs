@@ -216,7 +216,7 @@ fn redis_keeps_every_acknowledged_count_and_only_the_app_reaches_it() {
 }
 
 #[test]
-fn count_is_never_retried_by_the_ingress() {
+fn count_is_never_retried_by_the_ingress_nor_any_answer_of_the_app() {
     let (_, objects) = &rendered()[0];
     let ingresses: Vec<&Value> = objects.iter().filter(|o| kind(o) == "Ingress").collect();
     let serves_count = |i: &&&Value| {
@@ -231,6 +231,13 @@ fn count_is_never_retried_by_the_ingress() {
     assert_eq!(count.len(), 1, "one Ingress routes /count exactly");
     let annotations = &count[0]["metadata"]["annotations"];
     assert_eq!(annotations["nginx.ingress.kubernetes.io/proxy-next-upstream"].as_str(), Some("off"));
+    // The rest, as nginx/templates: an answer of the app (503: Redis, shared by all replicas) is never retried.
+    let others: Vec<&&Value> = ingresses.iter().filter(|i| !serves_count(i)).collect();
+    assert!(!others.is_empty(), "an Ingress for the other routes");
+    for other in others {
+        let retry = other["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-next-upstream"].as_str();
+        assert_eq!(retry, Some("error timeout"), "{:?}", other["metadata"]["name"]);
+    }
 }
 
 #[test]

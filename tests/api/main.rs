@@ -10,6 +10,7 @@ mod contract;
 mod counting;
 mod dashboard;
 mod drain;
+mod edge;
 mod grafana_config;
 mod helpers;
 mod k8s_policy;

@@ -1,11 +1,13 @@
 //! The real Prometheus on the native twin, started from the shipped config and rules (`xtask::prometheus`): the
 //! twin's override touches nothing but target lists, every target is up, and under a little load every recording
-//! rule produces a series and no rule fails to evaluate.
+//! rule produces a series and no rule fails to evaluate. And the Redis exporter's ACL user: every command of a
+//! scrape allowed, nothing that writes.
 
 use serde_yaml::Value as Yaml;
 use xtask::prometheus::{self, DISCOVERY_KEYS, DROPPED, OVERRIDDEN, Targets};
 
 use xtask::{
+    exporters::{Exporter, RedisLogin},
     init::Credentials,
     redis::{Acl, Redis},
 };
@@ -13,7 +15,7 @@ use xtask::{
 use crate::{
     helpers::heavy_load,
     prometheus_api::{Api, background_load},
-    stack::{spawn_monitored_stack, spawn_stack},
+    stack::{TestStack, spawn_monitored_stack, spawn_stack},
 };
 
 /// The config with the target lists (and the jobs only a Collector serves) set aside.
@@ -94,19 +96,71 @@ async fn on_the_twin_every_target_is_up_and_every_recording_rule_produces_a_seri
     }
 }
 
-#[test]
-fn the_redis_exporters_user_reads_server_state_and_nothing_else() {
-    let t = spawn_stack(1);
+/// What redis_exporter sends at a scrape with compose's (default) flags, read in its source (v1.86:
+/// `exporter/exporter.go`, `latency.go`, `slowlog.go`). Debian's 1.45 sends all but LATENCY HISTOGRAM (since 1.48).
+const EXPORTER_SCRAPE: [&[&str]; 8] = [
+    &["CLIENT", "SETNAME", "redis_exporter"],
+    &["INFO", "ALL"],
+    &["CONFIG", "GET", "*"],
+    &["LATENCY", "LATEST"],
+    &["LATENCY", "HISTOGRAM"],
+    &["SLOWLOG", "LEN"],
+    &["SLOWLOG", "GET", "1"],
+    &["PING"],
+];
+
+fn exporter_login(t: &TestStack) -> Redis {
     let dir = t.stack.dir.join("credentials");
     let password = std::fs::read_to_string(dir.join("exporter").join("exporter.password")).unwrap().trim().to_owned();
     let acl = Acl { file: dir.join("redis").join("users.acl"), user: Credentials::EXPORTER_USER.into(), password };
-    let exporter = Redis::attach(t.stack.redis.port(), &dir, Some(acl));
+    Redis::attach(t.stack.redis.port(), &dir, Some(acl))
+}
 
+#[test]
+fn the_redis_exporters_user_may_run_every_command_of_a_scrape_and_nothing_that_writes() {
+    let t = spawn_stack(1);
+    let exporter = exporter_login(&t);
+
+    for command in EXPORTER_SCRAPE {
+        exporter.cli(command).unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    }
     assert!(exporter.cli(&["INFO", "server"]).unwrap().contains("redis_version"));
-    assert!(exporter.cli(&["CONFIG", "GET", "maxmemory"]).unwrap().contains("maxmemory"));
-    for denied in [&["GET", "visits"][..], &["INCR", "visits"], &["FLUSHALL"], &["CONFIG", "SET", "maxmemory", "1"]] {
-        let reply = exporter.cli(denied).expect_err("denied");
-        assert!(reply.contains("NOPERM"), "{denied:?}: {reply}");
+    let denied: [&[&str]; 8] = [
+        &["GET", "visits"],
+        &["INCR", "visits"],
+        &["FLUSHALL"],
+        &["CONFIG", "SET", "maxmemory", "1"],
+        &["LATENCY", "RESET"],
+        &["SLOWLOG", "RESET"],
+        &["CONFIG", "RESETSTAT"],
+        &["CLIENT", "KILL", "TYPE", "normal"],
+    ];
+    for command in denied {
+        let reply = exporter.cli(command).expect_err("denied");
+        assert!(reply.contains("NOPERM"), "{command:?}: {reply}");
     }
     assert_eq!(t.stack.counter().unwrap(), 0, "the denied commands changed nothing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_exporter_scrapes_without_a_permission_error_and_reports_command_latency() {
+    let t = spawn_stack(1);
+    assert_eq!(t.count().await.0, reqwest::StatusCode::OK, "an INCR to measure");
+    let login = RedisLogin {
+        port: t.stack.redis.port(),
+        user: Credentials::EXPORTER_USER,
+        password_file: &t.stack.dir.join("credentials").join("exporter").join("exporter.password"),
+    };
+    let logs = tempfile::tempdir().unwrap();
+    let exporter = Exporter::redis(logs.path(), xtask::wait::free_port(), &login).expect("redis_up 1");
+
+    let scrape = || xtask::http::get(exporter.port, "/metrics").map(|(_, body)| body).unwrap_or_default();
+    let (first, second) = (scrape(), scrape());
+    let log = std::fs::read_to_string(logs.path().join("redis-exporter.log")).unwrap();
+
+    assert!(!log.contains("NOPERM") && !log.contains("level=error"), "the exporter's log:\n{log}");
+    for metrics in [first, second] {
+        // INFO's latencystats (Redis >= 7.0); the exporter >= 1.48 adds `redis_commands_latencies_usec`.
+        assert!(metrics.contains(r#"redis_latency_percentiles_usec{cmd="incr",quantile="#), "{metrics}");
+    }
 }

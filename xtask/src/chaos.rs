@@ -6,8 +6,8 @@
 //!
 //! # Layout
 //! - [`faults`]: the injector trait and the native twin's implementation; [`compose`]: the Docker one.
-//! - [`probe`]: `/healthz` + `/readyz` polled during Redis scenarios; [`verdict`]: the checks, table and JSON;
-//!   [`svg`]: the timeline picture; [`cli`]: the command.
+//! - [`probe`]: `/healthz` (and `/readyz` on the replicas' own ports) polled during Redis scenarios; [`verdict`]: the
+//!   checks, table and JSON; [`svg`]: the timeline picture; [`cli`]: the command.
 
 pub mod cli;
 pub mod compose;
@@ -112,7 +112,8 @@ pub fn run(faults: &mut dyn Faults, scenario: Scenario, settings: &Settings) -> 
         async move { load::drive(&plan, epoch, tally).await }
     });
     let progress = runtime.spawn(load::summary::progress(tally.clone(), epoch, scenario.name()));
-    let probe = scenario.restarts_redis().then(|| probe::Probe::start(faults.probe_ports(), epoch));
+    let paths = faults.probe_paths();
+    let probe = scenario.restarts_redis().then(|| probe::Probe::start(faults.probe_ports(), paths, epoch));
     let mut events = Vec::new();
     let schedule = inject(faults, scenario, settings, epoch, &mut events);
     tally.stop();
@@ -123,7 +124,8 @@ pub fn run(faults: &mut dyn Faults, scenario: Scenario, settings: &Settings) -> 
     schedule?;
     let records = records?;
     let after = faults.counter()?;
-    let ready_after = scenario.restarts_redis().then(|| verdict::ready_again(&faults.probe_ports()));
+    let readiness = scenario.restarts_redis() && paths.contains(&"/readyz");
+    let ready_after = readiness.then(|| verdict::ready_again(&faults.probe_ports()));
     let (counted, rotation) = (after - before, faults.has_rotation());
     Ok(Report::judge(scenario, settings, records, events, answers, counted, ready_after, rotation, epoch.elapsed()))
 }

@@ -60,9 +60,9 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Generate credentials and certificate if missing, start Redis, the replicas, then NGINX; return once a
-    /// request through NGINX reaches a ready replica. Each phase prints one `==>` line on stderr (`stack up` and
-    /// `chaos` show them; tests capture them).
+    /// Generate credentials and certificate if missing, start Redis, the replicas, then NGINX; return once every
+    /// replica is ready and a request through NGINX reaches one. Each phase prints one `==>` line on stderr
+    /// (`stack up` and `chaos` show them; tests capture them).
     pub fn start(spec: &StackSpec) -> Result<Self, String> {
         let run = spec.dir.join("run");
         let _ = std::fs::remove_dir_all(&run);
@@ -94,7 +94,8 @@ impl Stack {
             upstreams: replicas.iter().map(|a| a.port).collect(),
             down: Vec::new(),
         })?;
-        wait::until("a ready replica through nginx", READY_DEADLINE, || ready(nginx.port, "/readyz"))
+        // /healthz: the public edge does not serve /readyz, and the replicas were found ready on their own ports above.
+        wait::until("a replica through nginx", READY_DEADLINE, || ready(nginx.port, "/healthz"))
             .map_err(|e| format!("{e}\n{}", nginx.log()))?;
         let monitoring = if spec.monitoring {
             let watched = Watched {

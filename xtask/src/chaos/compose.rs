@@ -1,6 +1,6 @@
 //! The same faults on the compose stack (`docker compose up`), through the Docker CLI. Not run here: the development
-//! machines have no Docker engine (README says so). Load and probes go to NGINX on 127.0.0.1:5002, the only
-//! published port; the counter is read inside the Redis container as the admin user, as its healthcheck logs in.
+//! machines have no Docker engine (README says so). Load and `/healthz` probes go to NGINX on 127.0.0.1:5002, the
+//! only published port; the counter is read inside the Redis container as the admin user, as its healthcheck logs in.
 
 use std::{path::PathBuf, process::Command, time::Duration};
 
@@ -59,6 +59,12 @@ impl Faults for Compose {
 
     fn probe_ports(&self) -> Vec<u16> {
         vec![5002]
+    }
+
+    /// The replicas publish no port and NGINX blocks `/readyz`: liveness through NGINX only, which also shows that
+    /// NGINX keeps a replica in rotation while Redis is down. The `/count` 503s show the outage itself.
+    fn probe_paths(&self) -> &'static [&'static str] {
+        &["/healthz"]
     }
 
     fn replicas(&self) -> usize {

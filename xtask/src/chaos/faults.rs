@@ -14,8 +14,10 @@ const DEADLINE: Duration = Duration::from_secs(15);
 pub trait Faults {
     /// Where the load goes: `/count` through NGINX.
     fn count_url(&self) -> String;
-    /// Ports on 127.0.0.1 whose `/healthz` and `/readyz` are probed during Redis outages.
+    /// Ports on 127.0.0.1 probed during Redis outages, on each of [`Faults::probe_paths`].
     fn probe_ports(&self) -> Vec<u16>;
+    /// `/healthz`, and `/readyz` where the probe ports are the replicas' own: the public edge answers it 404.
+    fn probe_paths(&self) -> &'static [&'static str];
     fn replicas(&self) -> usize;
     /// Stop Redis with `signal` (SIGTERM: graceful; SIGKILL: crash) and return once it has exited.
     fn stop_redis(&mut self, signal: Signal) -> Result<(), String>;
@@ -46,6 +48,10 @@ impl Faults for Native<'_> {
 
     fn probe_ports(&self) -> Vec<u16> {
         self.stack.replicas.iter().map(|r| r.port).collect()
+    }
+
+    fn probe_paths(&self) -> &'static [&'static str] {
+        &["/healthz", "/readyz"]
     }
 
     fn replicas(&self) -> usize {

@@ -1,4 +1,5 @@
-//! `/healthz` and `/readyz` polled on every replica while a scenario runs, each answer timed from the run's start.
+//! `/healthz` and `/readyz` (or `/healthz` alone, through NGINX) polled while a scenario runs, each answer timed from
+//! the run's start.
 
 use std::{
     sync::{
@@ -31,7 +32,7 @@ pub struct Probe {
 }
 
 impl Probe {
-    pub fn start(ports: Vec<u16>, epoch: Instant) -> Self {
+    pub fn start(ports: Vec<u16>, paths: &'static [&'static str], epoch: Instant) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let threads = ports
             .into_iter()
@@ -40,7 +41,7 @@ impl Probe {
                 std::thread::spawn(move || {
                     let mut answers = Vec::new();
                     while !flag.load(Ordering::SeqCst) {
-                        for path in ["/healthz", "/readyz"] {
+                        for &path in paths {
                             // Stamped when sent: the state of Redis then is what the answer reflects.
                             let at = epoch.elapsed();
                             let status = http::get(port, path).map_or(0, |(status, _)| status);

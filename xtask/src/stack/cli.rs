@@ -190,7 +190,8 @@ fn probe(dir: &std::path::Path, entry: &Entry) -> Value {
             "web" => http_check(port, "/readyz"),
             "prometheus" => http_check(port, "/-/ready"),
             "redis-exporter" | "nginx-exporter" => http_check(port, "/metrics"),
-            _ => http_check(port, "/readyz").and_then(|a| {
+            // NGINX: a replica through the public port (which blocks /readyz), and its own status port.
+            _ => http_check(port, "/healthz").and_then(|a| {
                 http_check(*entry.ports.get(2).unwrap_or(&0), "/stub_status").map(|b| format!("{a}; {b}"))
             }),
         }
