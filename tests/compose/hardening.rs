@@ -91,14 +91,23 @@ pub fn redis_and_networks(project: &Project) -> Result<String, String> {
     if !anonymous.contains("NOAUTH") && !anonymous.contains("WRONGPASS") && !anonymous.contains("NOPERM") {
         return Err(format!("redis-cli PING without credentials answered {anonymous:?}"));
     }
-    let default = project.exec("redis", &["redis-cli", "--user", "default", "--pass", "", "PING"]).unwrap_or_else(|e| e);
+    let default =
+        project.exec("redis", &["redis-cli", "--user", "default", "--pass", "", "PING"]).unwrap_or_else(|e| e);
     if default.contains("PONG") {
         return Err("the default user logs in without a password".into());
     }
     let mut external = Vec::new();
-    let names = project.docker(&["network", "ls", "--filter", &format!("label=com.docker.compose.project={}", crate::project::NAME), "--format", "{{.Name}}"])?;
+    let names = project.docker(&[
+        "network",
+        "ls",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", crate::project::NAME),
+        "--format",
+        "{{.Name}}",
+    ])?;
     for network in names.lines() {
-        let inspected: Value = serde_json::from_str(&project.docker(&["network", "inspect", network])?).map_err(|e| e.to_string())?;
+        let inspected: Value =
+            serde_json::from_str(&project.docker(&["network", "inspect", network])?).map_err(|e| e.to_string())?;
         if inspected[0]["Internal"] != true {
             external.push(network.trim_start_matches(&format!("{}_", crate::project::NAME)).to_owned());
         }

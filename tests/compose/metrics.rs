@@ -32,17 +32,26 @@ pub fn targets_up_and_rules_healthy(project: &Project) -> Result<String, String>
     jobs.sort();
     let groups = api(project, "/api/v1/rules").and_then(|d| d["groups"].as_array().cloned()).ok_or("no rules API")?;
     let rules: Vec<&Value> = groups.iter().flat_map(|g| g["rules"].as_array().into_iter().flatten()).collect();
-    let broken: Vec<_> = rules.iter().filter(|r| r["health"] != "ok").map(|r| format!("{}: {}", r["name"], r["lastError"])).collect();
+    let broken: Vec<_> =
+        rules.iter().filter(|r| r["health"] != "ok").map(|r| format!("{}: {}", r["name"], r["lastError"])).collect();
     if rules.is_empty() || !broken.is_empty() {
         return Err(format!("{} rules, not healthy: {broken:?}", rules.len()));
     }
-    Ok(format!("{} targets up ({}); {} rule groups, {} rules, all healthy", targets.len(), jobs.join(" "), groups.len(), rules.len()))
+    Ok(format!(
+        "{} targets up ({}); {} rule groups, {} rules, all healthy",
+        targets.len(),
+        jobs.join(" "),
+        groups.len(),
+        rules.len()
+    ))
 }
 
 fn down_targets(project: &Project) -> String {
     let data = api(project, "/api/v1/targets").unwrap_or_default();
     let down = data["activeTargets"].as_array().into_iter().flatten().filter(|t| t["health"] != "up");
-    down.map(|t| format!("{} {} ({})", t["labels"]["job"], t["scrapeUrl"], t["lastError"])).collect::<Vec<_>>().join("; ")
+    down.map(|t| format!("{} {} ({})", t["labels"]["job"], t["scrapeUrl"], t["lastError"]))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub fn every_dashboard_query_has_data(project: &Project) -> Result<String, String> {
@@ -120,7 +129,8 @@ fn dashboard_targets(project: &Project) -> Result<Vec<(String, Value)>, String> 
         let nested = top.iter().flat_map(|p| p["panels"].as_array().cloned().unwrap_or_default());
         for panel in top.iter().cloned().chain(nested) {
             for target in panel["targets"].as_array().into_iter().flatten() {
-                let title = format!("{} / {}", panel["title"].as_str().unwrap_or("?"), target["refId"].as_str().unwrap_or("?"));
+                let title =
+                    format!("{} / {}", panel["title"].as_str().unwrap_or("?"), target["refId"].as_str().unwrap_or("?"));
                 out.push((title, target.clone()));
             }
         }
@@ -130,11 +140,17 @@ fn dashboard_targets(project: &Project) -> Result<Vec<(String, Value)>, String> 
 
 /// The dashboard variables as Grafana substitutes them for "All replicas" over a short range.
 fn substitute(expr: &str) -> String {
-    expr.replace("$__rate_interval", "1m").replace("$__interval", "15s").replace("$__range", "5m").replace("$replica", ".*")
+    expr.replace("$__rate_interval", "1m")
+        .replace("$__interval", "15s")
+        .replace("$__range", "5m")
+        .replace("$replica", ".*")
 }
 
 fn encode(query: &str) -> String {
-    query.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    query
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 /// A gentle background load on /count through NGINX (keep-alive connections, as browsers keep them: a new connection

@@ -60,8 +60,12 @@ impl Project {
         project.docker(&["info", "--format", "{{.ServerVersion}}"]).map_err(|e| {
             format!("no Docker engine answers ({e}); start one with: bash scripts/engine.sh (see: docker info)")
         })?;
-        project.services =
-            project.compose(&["config", "--services"])?.lines().filter(|s| *s != "grafana").map(str::to_owned).collect();
+        project.services = project
+            .compose(&["config", "--services"])?
+            .lines()
+            .filter(|s| *s != "grafana")
+            .map(str::to_owned)
+            .collect();
         // A run that died before its teardown may have left the project behind.
         let _ = project.compose(&["down", "--volumes", "--remove-orphans", "--timeout", "5"]);
         let started = Instant::now();
@@ -113,7 +117,8 @@ impl Project {
     /// GET `url` with an `Accept` header.
     pub fn get(&self, url: &str, accept: &str) -> Result<Answer, String> {
         self.block_on(async {
-            let response = self.http.get(url).header("accept", accept).send().await.map_err(|e| format!("{url}: {e}"))?;
+            let response =
+                self.http.get(url).header("accept", accept).send().await.map_err(|e| format!("{url}: {e}"))?;
             let (status, headers) = (response.status().as_u16(), response.headers().clone());
             let body = response.text().await.map_err(|e| format!("{url}: {e}"))?;
             Ok(Answer { status, headers, body })
@@ -146,10 +151,11 @@ impl Project {
             let unhealthy = self
                 .compose(&["ps", "--all", "--format", "{{.Status}}", service])
                 .is_ok_and(|s| s.lines().any(|l| !l.contains("healthy") || l.contains("unhealthy")));
-            if unhealthy && service != "init" {
-                if let Ok(logs) = self.compose(&["logs", "--tail", "15", "--no-log-prefix", service]) {
-                    println!("    logs of {service}:\n      {}", logs.replace('\n', "\n      "));
-                }
+            if unhealthy
+                && service != "init"
+                && let Ok(logs) = self.compose(&["logs", "--tail", "15", "--no-log-prefix", service])
+            {
+                println!("    logs of {service}:\n      {}", logs.replace('\n', "\n      "));
             }
         }
     }

@@ -12,11 +12,15 @@ pub fn pages_through_nginx(project: &Project) -> Result<String, String> {
         return Err(format!("/ answered {} {:?}", home.status, home.body));
     }
     let text = project.get(&format!("{HTTP}/count"), "*/*")?;
-    let n: i64 = text.body.strip_prefix("Visit count: ").and_then(|n| n.trim().parse().ok()).ok_or_else(|| {
-        format!("/count as text answered {} {:?}", text.status, text.body)
-    })?;
+    let n: i64 = text
+        .body
+        .strip_prefix("Visit count: ")
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("/count as text answered {} {:?}", text.status, text.body))?;
     let html = project.get(&format!("{HTTP}/count"), "text/html")?;
-    if !html.header("content-type").is_some_and(|t| t.starts_with("text/html")) || !html.body.contains(&(n + 1).to_string()) {
+    if !html.header("content-type").is_some_and(|t| t.starts_with("text/html"))
+        || !html.body.contains(&(n + 1).to_string())
+    {
         return Err(format!("/count as HTML: {:?} {:?}", html.header("content-type"), html.body));
     }
     let json = project.json(&format!("{HTTP}/count"))?;
@@ -24,7 +28,8 @@ pub fn pages_through_nginx(project: &Project) -> Result<String, String> {
         return Err(format!("/count as JSON after {n} and {}: {json}", n + 1));
     }
     // TLS on 5443: the self-signed certificate init made; TLS 1.2 at least, 1.1 refused by NGINX.
-    let tls = run(Command::new("curl").args(["-sk", "--tlsv1.2", "-w", "\n%{http_code}", "https://127.0.0.1:5443/count"]))?;
+    let tls =
+        run(Command::new("curl").args(["-sk", "--tlsv1.2", "-w", "\n%{http_code}", "https://127.0.0.1:5443/count"]))?;
     if !tls.starts_with("Visit count: ") || !tls.ends_with("200") {
         return Err(format!("https /count answered {tls:?}"));
     }

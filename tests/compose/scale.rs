@@ -11,15 +11,19 @@ use crate::{
 };
 
 /// The replicas that answer `/count` through NGINX within `deadline`, once `wanted` distinct ones have.
-fn replicas_answering(project: &Project, wanted: usize, deadline: Duration) -> Result<(BTreeSet<String>, Duration), String> {
+fn replicas_answering(
+    project: &Project,
+    wanted: usize,
+    deadline: Duration,
+) -> Result<(BTreeSet<String>, Duration), String> {
     let started = Instant::now();
     let mut seen = BTreeSet::new();
     poll(&format!("{wanted} distinct replicas answering through NGINX"), deadline, || {
         for _ in 0..(wanted * 4) {
-            if let Ok(json) = project.json(&format!("{HTTP}/count")) {
-                if let Some(replica) = json["served_by"].as_str() {
-                    seen.insert(replica.to_owned());
-                }
+            if let Ok(json) = project.json(&format!("{HTTP}/count"))
+                && let Some(replica) = json["served_by"].as_str()
+            {
+                seen.insert(replica.to_owned());
             }
         }
         (seen.len() >= wanted).then_some(())
@@ -32,7 +36,11 @@ fn nginx_identity(project: &Project) -> Result<(String, String), String> {
     let id = project.containers("nginx")?.into_iter().next().ok_or("no nginx container")?;
     let started = project.inspect(&id)?["State"]["StartedAt"].as_str().unwrap_or_default().to_owned();
     let workers = project.docker(&["top", &id, "-o", "pid,args"])?;
-    let mut pids: Vec<_> = workers.lines().filter(|l| l.contains("worker process")).map(|l| l.split_whitespace().next().unwrap_or("").to_owned()).collect();
+    let mut pids: Vec<_> = workers
+        .lines()
+        .filter(|l| l.contains("worker process"))
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_owned())
+        .collect();
     pids.sort();
     Ok((started, pids.join(",")))
 }
@@ -72,8 +80,12 @@ pub fn the_count_survives_down_and_up(project: &Project) -> Result<String, Strin
     let started = Instant::now();
     project.up(&[])?;
     let after = project.json(&format!("{HTTP}/count"))?["count"].as_i64().ok_or("no count after up")?;
-    if after != before + 1 {
-        return Err(format!("count {before} before down, {after} after up (expected {})", before + 1));
+    let stored = project.counter()?;
+    if after != before + 1 || stored != after {
+        return Err(format!(
+            "count {before} before down, {after} after up (expected {}), Redis holds {stored}",
+            before + 1
+        ));
     }
     Ok(format!("count {before} → down → up ({:.1?}, healthy) → {after}: kept on redis-data (AOF)", started.elapsed()))
 }

@@ -62,7 +62,8 @@ fn tag(span: &Value, key: &str) -> Option<Value> {
 }
 
 pub fn its_logs_reach_loki(project: &Project) -> Result<String, String> {
-    let trace_id = TRACED.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or("no traced request (previous check)")?;
+    let trace_id =
+        TRACED.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or("no traced request (previous check)")?;
     let url = format!("http://127.0.0.1:3100/standin/records?trace_id={trace_id}");
     let records = poll(&format!("log records of trace {trace_id} from the app and NGINX"), EXPORT_DEADLINE, || {
         let text = project.exec("loki", &["/usr/local/bin/wget", "-q", "-O", "-", &url]).ok()?;

@@ -41,21 +41,41 @@ pub fn images_report_the_pinned_versions(project: &Project) -> Result<String, St
     }
     // The Debian release and the runtime: trixie's glibc in both, no shell in the runtime.
     let debian = &local["DEBIAN_IMAGE"];
-    let codename = project.docker(&["run", "--rm", "--network", "none", debian, "sh", "-c", ". /etc/os-release; echo $VERSION_CODENAME"])?;
+    let codename = project.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        debian,
+        "sh",
+        "-c",
+        ". /etc/os-release; echo $VERSION_CODENAME",
+    ])?;
     let wanted = pins["DEBIAN_IMAGE"].rsplit(':').next().unwrap_or_default().split('-').next().unwrap_or_default();
     if codename != wanted {
         return Err(format!("DEBIAN_IMAGE: .env pins {}, {debian} is {codename}", pins["DEBIAN_IMAGE"]));
     }
     lines.push(format!("DEBIAN_IMAGE: {} → {debian} is {codename}", pins["DEBIAN_IMAGE"]));
     let runtime = &local["RUNTIME_IMAGE"];
-    let libc = project.docker(&["run", "--rm", "--network", "none", "--entrypoint", "/lib/x86_64-linux-gnu/libc.so.6", runtime])?;
+    let libc = project.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        runtime,
+    ])?;
     let glibc = libc.lines().next().unwrap_or_default().to_owned();
     let shell = project.docker(&["run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", runtime, "-c", "true"]);
     if !glibc.contains("Debian GLIBC") || shell.is_ok() {
         return Err(format!("RUNTIME_IMAGE {runtime}: {glibc:?}, shell present: {}", shell.is_ok()));
     }
     lines.push(format!("RUNTIME_IMAGE: {} → {runtime}: {glibc}, no shell", pins["RUNTIME_IMAGE"]));
-    lines.push(format!("LOKI_IMAGE: {} → {} is a stand-in (not Loki; no version of its own)", pins["LOKI_IMAGE"], local["LOKI_IMAGE"]));
+    lines.push(format!(
+        "LOKI_IMAGE: {} → {} is a stand-in (not Loki; no version of its own)",
+        pins["LOKI_IMAGE"], local["LOKI_IMAGE"]
+    ));
     Ok(lines.join("\n"))
 }
 

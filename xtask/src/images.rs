@@ -166,7 +166,6 @@ impl Images {
     fn base(&mut self, suite: &str, var: &'static str) -> Result<String, String> {
         let tag = format!("{LOCAL}/debian:{suite}");
         let started = Instant::now();
-        println!("images: {tag} (debootstrap, about a minute when not cached)");
         let built = debian::base(suite, &tag, &self.state)?;
         self.done(&tag, built, started);
         if !var.is_empty() {

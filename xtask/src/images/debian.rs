@@ -33,6 +33,7 @@ pub fn base(suite: &str, tag: &str, state: &Path) -> Result<bool, String> {
     if Command::new("sh").args(["-c", "command -v debootstrap"]).output().map_or(true, |o| !o.status.success()) {
         return Err("debootstrap is not installed (apt-get install debootstrap, or bash scripts/engine.sh)".into());
     }
+    println!("images: {tag}: debootstrap {suite} (about a minute)");
     let rootfs = state.join(format!("rootfs-{suite}"));
     let log = state.join(format!("debootstrap-{suite}.log"));
     if rootfs.exists() {
