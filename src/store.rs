@@ -20,6 +20,7 @@
 //! [`AppError`] maps its failures to responses.
 
 mod connection;
+mod dns;
 
 use std::{
     sync::{
@@ -81,13 +82,15 @@ impl Store {
             .set_redis_settings(settings);
         let client = Client::open(info).map_err(|e| crate::config::ConfigError::new("REDIS_HOST", e.to_string()))?;
         let failures = ConnectFailures::default();
+        let dns =
+            dns::Dns::from_system(config.timeout()).map_err(|e| crate::config::ConfigError::new("REDIS_HOST", e))?;
         let pool = bb8::Pool::builder()
             .max_size(config.redis_pool_size)
             .min_idle(Some(config.redis_pool_size.min(2)))
             .test_on_check_out(false)
             .connection_timeout(config.timeout())
             .error_sink(Box::new(failures.clone()))
-            .build_unchecked(Manager::new(client, config.timeout()));
+            .build_unchecked(Manager::new(client, dns, config.timeout()));
         let peer = Peer {
             host: config.redis_host.clone(),
             port: i64::from(config.redis_port),

@@ -9,6 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::dns::Dns;
 use bb8_redis::{
     bb8,
     redis::{self, AsyncConnectionConfig, Client, PushInfo, PushKind, aio::MultiplexedConnection},
@@ -17,12 +18,13 @@ use bb8_redis::{
 /// Opens RESP3 connections that know when Redis closed them.
 pub(super) struct Manager {
     client: Client,
+    dns: Dns,
     connect_timeout: Duration,
 }
 
 impl Manager {
-    pub(super) fn new(client: Client, connect_timeout: Duration) -> Self {
-        Self { client, connect_timeout }
+    pub(super) fn new(client: Client, dns: Dns, connect_timeout: Duration) -> Self {
+        Self { client, dns, connect_timeout }
     }
 }
 
@@ -43,6 +45,7 @@ impl bb8::ManageConnection for Manager {
         let flag = Arc::clone(&closed);
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
+            .set_dns_resolver(self.dns.clone())
             // Each operation's deadline (REDIS_TIMEOUT_MS) bounds the response; no second, different bound here.
             .set_response_timeout(None)
             .set_push_sender(move |info: PushInfo| {

@@ -158,7 +158,6 @@ fn encode(query: &str) -> String {
 pub struct Load {
     tally: Arc<Tally>,
     task: tokio::task::JoinHandle<Result<Vec<xtask::load::Record>, String>>,
-    handle: tokio::runtime::Handle,
 }
 
 impl Load {
@@ -177,13 +176,24 @@ impl Load {
             let tally = tally.clone();
             handle.spawn(async move { drive(&plan, Instant::now(), tally).await })
         };
-        Self { tally, task, handle }
+        Self { tally, task }
     }
 
     /// Stops sending; returns how many requests were sent.
     pub fn stop(self) -> u64 {
         self.tally.stop();
-        let records = self.handle.block_on(self.task).ok().and_then(Result::ok).unwrap_or_default();
-        records.len() as u64
+        let sent = self.tally.sent.load(std::sync::atomic::Ordering::SeqCst);
+        while !self.task.is_finished() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sent
+    }
+}
+
+/// A check that fails half-way still stops its load: later checks (the count across down/up) must see none.
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.tally.stop();
+        self.task.abort();
     }
 }

@@ -82,8 +82,10 @@ pub fn run(options: &Options) -> Result<(), String> {
 
     let mut images = Images { root: root.clone(), state, env: BTreeMap::new(), built: 0, cached: 0 };
     let suite = pins::suite(pins::image(&pins, "DEBIAN_IMAGE")?)?;
-    let debian = images.base(&suite, "DEBIAN_IMAGE")?;
-    let testing = images.base(TESTING, "")?;
+    // The release the Dockerfile uses, as bare as debian:<release>-slim; testing with Debian's CA bundle, which the
+    // stand-ins of images that carry one (the Collector's, Jaeger's) copy.
+    let debian = images.base(&suite, &[], "DEBIAN_IMAGE")?;
+    let testing = images.base(TESTING, &["ca-certificates"], "")?;
     let runtime = images.build(
         "RUNTIME_IMAGE",
         format!("{LOCAL}/distroless-cc:{suite}"),
@@ -163,10 +165,10 @@ struct Images {
 
 impl Images {
     /// A Debian base of `suite` (`var` is the image variable it answers, or "" when it answers none).
-    fn base(&mut self, suite: &str, var: &'static str) -> Result<String, String> {
+    fn base(&mut self, suite: &str, include: &[&str], var: &'static str) -> Result<String, String> {
         let tag = format!("{LOCAL}/debian:{suite}");
         let started = Instant::now();
-        let built = debian::base(suite, &tag, &self.state)?;
+        let built = debian::base(suite, include, &tag, &self.state)?;
         self.done(&tag, built, started);
         if !var.is_empty() {
             self.env.insert(var, tag.clone());

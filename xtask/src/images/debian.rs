@@ -17,13 +17,14 @@ const APT_CONF: &str = "Acquire::Check-Valid-Until \"false\";\n";
 /// Bumped when what this module does to a root filesystem changes, so cached bases are made again.
 const RECIPE: &str = "minbase-1";
 
-/// The image `tag` holding a minbase root filesystem of `suite`, made unless one with the same key exists.
-/// Returns whether it was built (false: cached).
-pub fn base(suite: &str, tag: &str, state: &Path) -> Result<bool, String> {
+/// The image `tag` holding a minbase root filesystem of `suite` with the packages `include`, made unless one with the
+/// same key exists. Returns whether it was built (false: cached).
+pub fn base(suite: &str, include: &[&str], tag: &str, state: &Path) -> Result<bool, String> {
     let mirror = mirror();
     let key = recipe::key(&[
         ("recipe", RECIPE.into()),
         ("suite", suite.into()),
+        ("include", include.join(",")),
         ("mirror", mirror.clone()),
         ("apt.conf", APT_CONF.into()),
     ]);
@@ -42,7 +43,11 @@ pub fn base(suite: &str, tag: &str, state: &Path) -> Result<bool, String> {
     // Debian 12's debootstrap has no script for suites newer than trixie; sid's fits testing (merged /usr).
     let script = Path::new("/usr/share/debootstrap/scripts").join(suite);
     let mut command = Command::new("debootstrap");
-    command.args(["--variant=minbase", suite]).arg(&rootfs).arg(&mirror);
+    command.arg("--variant=minbase");
+    if !include.is_empty() {
+        command.arg(format!("--include={}", include.join(",")));
+    }
+    command.arg(suite).arg(&rootfs).arg(&mirror);
     if !script.exists() {
         command.arg("/usr/share/debootstrap/scripts/sid");
     }
