@@ -23,6 +23,7 @@ pub mod bench;
 pub mod chaos;
 pub mod exporters;
 pub mod http;
+pub mod images;
 pub mod init;
 pub mod load;
 pub mod nginx;
