@@ -1,14 +1,17 @@
-//! No Collector or Jaeger runs here, so their shipped configs (`observability/otel-collector/config.yaml`,
+//! No Collector or Jaeger runs in the tests, so their shipped configs (`observability/otel-collector/config.yaml`,
 //! `observability/jaeger/config.yaml`) are checked for structure: every pipeline names components that are defined,
-//! nothing defined is left unused, `memory_limiter` comes first and `batch` right after it, and the ports agree with
-//! what compose and prometheus.yml expect. The Prometheus names of the spanmetrics series are derived here from the
-//! connector's settings, for the dashboard test (tests/api/dashboard.rs).
+//! nothing defined is left unused, `memory_limiter` comes first and `batch` right after it, the Collector's
+//! components are the ones its build manifest (`images/otel-collector/manifest.yaml`) compiles in, under their
+//! current names, and the ports agree with what compose and prometheus.yml expect. The Prometheus names of the
+//! spanmetrics series are derived here from the connector's settings, for the dashboard test
+//! (tests/api/dashboard.rs). The real binaries loading these files is checked where they are built (see
+//! `images/`).
 
 use std::collections::BTreeSet;
 
 use serde_yaml::Value;
 
-use crate::compose_policy::{compose, root};
+use crate::compose_policy::{compose, dotenv, root};
 
 pub fn config(path: &str) -> Value {
     let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -60,9 +63,48 @@ fn every_collector_pipeline_references_defined_components_with_memory_limiter_fi
     let pipelines = &collector["service"]["pipelines"];
     assert!(list(&pipelines["traces"]["exporters"]).contains(&"spanmetrics".into()));
     assert!(list(&pipelines["metrics/spanmetrics"]["receivers"]).contains(&"spanmetrics".into()));
-    assert!(list(&pipelines["traces"]["exporters"]).contains(&"otlp/jaeger".into()), "traces go to Jaeger");
-    assert_eq!(collector["connectors"]["spanmetrics"]["exemplars"]["enabled"], true);
+    assert!(list(&pipelines["traces"]["exporters"]).contains(&"otlp_grpc/jaeger".into()), "traces go to Jaeger");
+    let exemplars = &collector["connectors"]["spanmetrics"]["exemplars"];
+    assert_eq!(exemplars["enabled"], true);
+    assert!(exemplars["max_per_data_point"].as_u64().is_some_and(|n| (1..=10).contains(&n)), "capped: {exemplars:?}");
     assert_eq!(collector["exporters"]["prometheus"]["enable_open_metrics"], true, "exemplars need OpenMetrics");
+}
+
+/// The last path element of the Go module that provides a component (`file_log/nginx` as a receiver:
+/// `filelogreceiver`), by the naming rule of the Collector's modules: the type without underscores, then the kind.
+/// `otlp_grpc` is the exception: it kept its module, `otlpexporter`.
+fn module_of(kind: &str, component: &str) -> String {
+    let ty = component.split('/').next().unwrap_or(component);
+    let ty = if ty == "otlp_grpc" { "otlp" } else { ty };
+    format!("{}{kind}", ty.replace('_', ""))
+}
+
+#[test]
+fn the_collector_config_uses_current_names_and_exactly_the_components_its_build_manifest_compiles_in() {
+    let collector = config("observability/otel-collector/config.yaml");
+    let manifest = config("images/otel-collector/manifest.yaml");
+    let release = manifest["dist"]["version"].as_str().unwrap();
+    for section in ["receivers", "processors", "exporters", "connectors", "extensions"] {
+        let kind = section.trim_end_matches('s');
+        let used: BTreeSet<String> = names(&collector[section]).iter().map(|c| module_of(kind, c)).collect();
+        let mut built = BTreeSet::new();
+        for entry in manifest[section].as_sequence().into_iter().flatten() {
+            let (module, version) = entry["gomod"].as_str().unwrap().split_once(' ').unwrap();
+            assert_eq!(version, format!("v{release}"), "{module}: one release for every module");
+            built.insert(module.rsplit('/').next().unwrap().to_owned());
+        }
+        assert_eq!(used, built, "{section}: the config's components against the manifest's modules");
+    }
+    // Deprecated aliases (renamed by 0.149): each still loads, with a warning at every start.
+    let old = [("receivers", "filelog"), ("exporters", "otlp"), ("exporters", "otlphttp")];
+    for (section, alias) in old {
+        let stale: Vec<_> =
+            names(&collector[section]).into_iter().filter(|c| c.split('/').next() == Some(alias)).collect();
+        assert!(stale.is_empty(), "{section}: {stale:?} use the deprecated name {alias}");
+    }
+    assert_eq!(dotenv()["OTELCOL_VERSION"], release, "compose's Collector is the release the manifest builds");
+    let jaeger = std::fs::read_to_string(root().join("images/jaeger/go.mod")).unwrap();
+    assert!(jaeger.contains(&format!("Jaeger {} ", dotenv()["JAEGER_VERSION"])), "images/jaeger/go.mod pins .env's");
 }
 
 #[test]
@@ -96,13 +138,13 @@ fn jaeger_stores_a_bounded_number_of_traces_and_its_pipeline_references_what_exi
     assert!(max.is_some_and(|m| m > 0 && m <= 100_000), "bounded in-memory storage: {max:?}");
     let collector = config("observability/otel-collector/config.yaml");
     let grpc = jaeger["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].as_str().unwrap();
-    let sent_to = collector["exporters"]["otlp/jaeger"]["endpoint"].as_str().unwrap();
+    let sent_to = collector["exporters"]["otlp_grpc/jaeger"]["endpoint"].as_str().unwrap();
     assert_eq!(sent_to.rsplit(':').next(), grpc.rsplit(':').next(), "the Collector sends where Jaeger listens");
 }
 
 /// The Prometheus names of the series the spanmetrics connector exports, from its settings: the namespace
 /// (default `traces.span.metrics`) with dots as underscores, `_calls_total`, and the duration histogram in the unit
-/// configured (default `ms`, named `milliseconds` by the Prometheus exporter).
+/// configured (default `ms`, named `milliseconds` by the Prometheus exporter; `s`, `seconds`).
 pub fn spanmetrics_series() -> Vec<String> {
     let collector = config("observability/otel-collector/config.yaml");
     let connector = &collector["connectors"]["spanmetrics"];
@@ -117,13 +159,14 @@ pub fn spanmetrics_series() -> Vec<String> {
 }
 
 #[test]
-fn the_spanmetrics_series_carry_the_names_the_connector_documents_for_these_settings() {
-    // The connector's README (v0.120): namespace `traces.span.metrics`, `calls` and `duration`, unit ms by default.
+fn the_spanmetrics_series_carry_the_names_the_collector_serves_for_these_settings() {
+    // As otelcol-contrib 0.149.0 serves them on 8889 for this config (seen when the image recipe was made): namespace
+    // `traces.span.metrics`, `calls` and `duration`, the histogram in seconds like the app's own and the panels.
     let expected = [
         "traces_span_metrics_calls_total",
-        "traces_span_metrics_duration_milliseconds_bucket",
-        "traces_span_metrics_duration_milliseconds_sum",
-        "traces_span_metrics_duration_milliseconds_count",
+        "traces_span_metrics_duration_seconds_bucket",
+        "traces_span_metrics_duration_seconds_sum",
+        "traces_span_metrics_duration_seconds_count",
     ];
     assert_eq!(spanmetrics_series(), expected);
 }

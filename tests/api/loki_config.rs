@@ -1,7 +1,7 @@
 //! The log route, checked statically because its programs cannot run here: no Collector or Grafana binary exists on
 //! this machine, and Debian's `loki` predates OTLP ingestion. So: the Collector's logs pipeline sends to the Loki that
 //! compose runs, on the port it listens on; Loki keeps a bounded store on its volume with structured metadata on; NGINX
-//! writes its access log file where the Collector's filelog receiver reads it, through a shared volume (no Docker
+//! writes its access log file where the Collector's file_log receiver reads it, through a shared volume (no Docker
 //! socket anywhere); Grafana links Loki and Jaeger both ways; and every LogQL query (dashboard and datasources) selects
 //! streams by the labels Loki's OTLP mapping creates for the service names this stack sets, and filters on the
 //! structured metadata that mapping produces.
@@ -44,9 +44,9 @@ fn host_port(url: &str) -> (String, u64) {
 fn the_collectors_logs_pipeline_reaches_loki_which_keeps_a_bounded_store_on_its_volume() {
     let (collector, loki, compose) = (config(COLLECTOR), config(LOKI), compose());
     let pipeline = &collector["service"]["pipelines"]["logs"];
-    assert_eq!(list(&pipeline["receivers"]), ["otlp", "filelog/nginx"], "the replicas' records and NGINX's lines");
-    assert_eq!(list(&pipeline["exporters"]), ["otlphttp/loki"]);
-    let endpoint = collector["exporters"]["otlphttp/loki"]["endpoint"].as_str().unwrap();
+    assert_eq!(list(&pipeline["receivers"]), ["otlp", "file_log/nginx"], "the replicas' records and NGINX's lines");
+    assert_eq!(list(&pipeline["exporters"]), ["otlp_http/loki"]);
+    let endpoint = collector["exporters"]["otlp_http/loki"]["endpoint"].as_str().unwrap();
     assert!(endpoint.ends_with("/otlp"), "Loki's native OTLP endpoint: {endpoint}");
     let (host, port) = host_port(endpoint);
     let service = &compose["services"][host.as_str()];
@@ -106,7 +106,7 @@ fn nginx_writes_the_access_log_file_the_collector_reads_through_a_shared_volume_
     let written = mount(nginx, "nginx-access-log").expect("NGINX mounts the nginx-access-log volume");
     let relative = file.strip_prefix(&format!("{written}/")).expect("the file is on the volume");
     let read = mount(&compose["services"]["otel-collector"], "nginx-access-log").expect("the Collector mounts it");
-    let receiver = &collector["receivers"]["filelog/nginx"];
+    let receiver = &collector["receivers"]["file_log/nginx"];
     assert_eq!(list(&receiver["include"]), [format!("{read}/{relative}")], "the Collector reads what NGINX writes");
     assert_eq!(receiver["resource"]["service.name"], "nginx");
     let operators = receiver["operators"].as_sequence().unwrap();
@@ -195,7 +195,7 @@ fn grafana_links_logs_and_traces_both_ways_and_every_logql_query_uses_labels_tha
 
     let services: BTreeSet<String> = [
         compose["services"]["web"]["environment"]["OTEL_SERVICE_NAME"].as_str().unwrap(),
-        collector["receivers"]["filelog/nginx"]["resource"]["service.name"].as_str().unwrap(),
+        collector["receivers"]["file_log/nginx"]["resource"]["service.name"].as_str().unwrap(),
     ]
     .map(str::to_owned)
     .into();

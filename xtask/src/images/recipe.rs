@@ -24,9 +24,17 @@ pub fn key(parts: &[(&str, String)]) -> String {
 
 /// The digest of one file's content.
 pub fn file_digest(path: &Path) -> Result<String, String> {
+    use std::io::Read;
     let mut file = fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut buffer = vec![0; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
     Ok(hex(&hasher.finalize()[..16]))
 }
 
