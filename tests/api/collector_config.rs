@@ -98,7 +98,8 @@ fn the_collector_config_uses_current_names_and_exactly_the_components_its_build_
     // Deprecated aliases (renamed by 0.149): each still loads, with a warning at every start.
     let old = [("receivers", "filelog"), ("exporters", "otlp"), ("exporters", "otlphttp")];
     for (section, alias) in old {
-        let stale: Vec<_> = names(&collector[section]).into_iter().filter(|c| c.split('/').next() == Some(alias)).collect();
+        let stale: Vec<_> =
+            names(&collector[section]).into_iter().filter(|c| c.split('/').next() == Some(alias)).collect();
         assert!(stale.is_empty(), "{section}: {stale:?} use the deprecated name {alias}");
     }
     assert_eq!(dotenv()["OTELCOL_VERSION"], release, "compose's Collector is the release the manifest builds");
