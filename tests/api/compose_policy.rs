@@ -195,3 +195,26 @@ fn only_nginx_publishes_beyond_loopback_and_the_uis_are_published_on_it() {
     let long: Value = serde_yaml::from_str("{target: 9090, published: 9090, host_ip: 127.0.0.1}").unwrap();
     assert!(loopback_only(&long) && loopback_only(&Value::from("[::1]:9090:9090")));
 }
+
+/// A tmpfs over a directory the image already has keeps that directory's owner and mode (runc), so for a non-root
+/// service anything but /tmp (1777 everywhere) must be mounted for its uid: NGINX crash-looped on compose without
+/// `uid=101,gid=101` ("/etc/nginx/conf.d is not writable", `mkdir() "/var/cache/nginx/client_temp" failed (13)`).
+/// The acceptance suite (tests/compose) proves the result at run time; this names the rule.
+#[test]
+fn every_tmpfs_but_tmp_belongs_to_the_services_user() {
+    let mut wrong = Vec::new();
+    for (name, service) in services(&compose()) {
+        let user = service["user"].as_str().unwrap_or_default();
+        let (uid, gid) = user.split_once(':').unwrap_or((user, user));
+        for mount in strings(&service["tmpfs"]) {
+            let (path, options) = mount.split_once(':').unwrap_or((&mount, ""));
+            let owned = options.split(',').any(|o| o == format!("uid={uid}"))
+                && options.split(',').any(|o| o == format!("gid={gid}"));
+            if path != "/tmp" && !owned {
+                wrong.push(format!("{name}: {mount} (user {user})"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "tmpfs mounts a non-root user cannot write: {wrong:?}");
+    assert!(strings(&compose()["services"]["nginx"]["tmpfs"]).contains(&"/var/cache/nginx:uid=101,gid=101".to_owned()));
+}
