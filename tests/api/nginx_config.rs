@@ -5,7 +5,7 @@ use std::{collections::BTreeSet, fs::OpenOptions, io::Write, process::Command, t
 
 use nix::{sys::signal::Signal, unistd::Pid};
 
-use xtask::nginx::{self, NginxSpec};
+use xtask::nginx::NginxSpec;
 
 use crate::compose_policy::{compose, root};
 
