@@ -123,6 +123,14 @@ fn every_docker_compose_service_named_exists() {
         compose["services"].as_mapping().expect("services").keys().filter_map(|k| k.as_str()).collect();
     let mut named = BTreeSet::new();
     for command in all_commands().iter().filter(|c| c.len() >= 3 && c[0] == "docker" && c[1] == "compose") {
+        // Global options (`--env-file F`, `-f F`, `-p P`) come before the subcommand.
+        let mut sub = 2;
+        while sub + 1 < command.len()
+            && matches!(command[sub].as_str(), "--env-file" | "-f" | "--file" | "-p" | "--project-name")
+        {
+            sub += 2;
+        }
+        let command = &command[sub - 2..];
         let mut args = command[3..].iter();
         while let Some(arg) = args.next() {
             if VALUED.contains(&arg.as_str()) {
