@@ -2,7 +2,7 @@
 //! CLI and HTTP calls the checks make. Dropping it takes the stack down with its volumes.
 
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::Command,
     time::{Duration, Instant},
 };
@@ -193,14 +193,4 @@ pub fn poll<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// The pins of `.env` and the local images of `target/images.env`.
-pub fn env_file(path: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
-        .collect()
 }

@@ -1,9 +1,9 @@
 //! The pins of `.env` are what runs: each local image reports the version its pin names (major.minor, the contract
 //! of `.env`), so a pin and the image the suite runs cannot drift apart.
 
-use std::collections::BTreeMap;
+use xtask::images::pins::{self, major_minor};
 
-use crate::project::{Project, env_file};
+use crate::project::Project;
 
 /// How to ask each image its version: (variable, entrypoint override, arguments, the text before the version).
 const PROBES: &[(&str, Option<&str>, &[&str], &str)] = &[
@@ -19,8 +19,8 @@ const PROBES: &[(&str, Option<&str>, &[&str], &str)] = &[
 ];
 
 pub fn images_report_the_pinned_versions(project: &Project) -> Result<String, String> {
-    let pins: BTreeMap<_, _> = env_file(&project.root.join(".env")).into_iter().collect();
-    let local: BTreeMap<_, _> = env_file(&project.root.join("target/images.env")).into_iter().collect();
+    let local = pins::read(&project.root.join("target/images.env"))?;
+    let pins = pins::read(&project.root.join(".env"))?;
     let mut lines = Vec::new();
     for (var, entrypoint, args, marker) in PROBES {
         let (pin, image) = (&pins[*var], local.get(*var).ok_or_else(|| format!("images.env has no {var}"))?);
@@ -33,7 +33,7 @@ pub fn images_report_the_pinned_versions(project: &Project) -> Result<String, St
         let out = std::process::Command::new("docker").args(&command).output().map_err(|e| e.to_string())?;
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         let reported = version_after(&text, marker).ok_or_else(|| format!("{image}: no version in {text:?}"))?;
-        let wanted = pinned_version(pin);
+        let wanted = pins::version(pin)?;
         if major_minor(&reported) != major_minor(&wanted) {
             return Err(format!("{var}: .env pins {pin}, the local image {image} runs {reported}"));
         }
@@ -79,19 +79,9 @@ pub fn images_report_the_pinned_versions(project: &Project) -> Result<String, St
     Ok(lines.join("\n"))
 }
 
-/// The version in a pin's tag: `prom/prometheus:v3.5.3` → `3.5.3`, `rust:1.95-slim-trixie` → `1.95`.
-fn pinned_version(image: &str) -> String {
-    let tag = image.rsplit(':').next().unwrap_or_default();
-    tag.trim_start_matches('v').split('-').next().unwrap_or_default().to_owned()
-}
-
 /// The dotted version right after `marker` in `text`.
 fn version_after(text: &str, marker: &str) -> Option<String> {
     let rest = &text[text.find(marker)? + marker.len()..];
     let version: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
     version.contains('.').then(|| version.trim_end_matches('.').to_owned())
-}
-
-fn major_minor(version: &str) -> String {
-    version.split('.').take(2).collect::<Vec<_>>().join(".")
 }

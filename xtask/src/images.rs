@@ -16,7 +16,7 @@
 mod debian;
 mod docker;
 mod gobuild;
-mod pins;
+pub mod pins;
 mod recipe;
 
 use std::{
