@@ -1,11 +1,13 @@
 //! Typed configuration, read once from the environment (or flags) and validated before anything starts.
 //!
 //! Every field's doc comment is its `--help` text. A value that does not parse ends the process with one line that names
-//! the variable ([`Cli::from_env`]); nothing here panics. The Redis password never appears in `Debug` output.
+//! the variable ([`Cli::from_env`]); nothing here panics. The Redis password is a [`SecretString`]: it never appears
+//! in `Debug` output (the configuration is logged at start-up).
 
 use std::{fmt, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, builder::NonEmptyStringValueParser, error::ContextKind};
+use secrecy::SecretString;
 
 /// A visit counter on Redis, with health probes, bounded waits and a graceful drain.
 ///
@@ -94,7 +96,7 @@ pub struct RedisConfig {
 
     /// Password for the ACL user. Prefer REDIS_PASSWORD_FILE, which keeps it out of the process environment.
     #[arg(long, env = "REDIS_PASSWORD", hide_env_values = true, value_parser = secret_value, conflicts_with = "redis_password_file")]
-    pub redis_password: Option<Secret>,
+    pub redis_password: Option<SecretString>,
 
     /// File whose first line is the password (a Docker secret or a generated credentials volume).
     #[arg(long, env = "REDIS_PASSWORD_FILE", value_parser = NonEmptyStringValueParser::new())]
@@ -125,14 +127,14 @@ impl RedisConfig {
     }
 
     /// The password from REDIS_PASSWORD or the first line of REDIS_PASSWORD_FILE.
-    pub fn password(&self) -> Result<Option<Secret>, ConfigError> {
+    pub fn password(&self) -> Result<Option<SecretString>, ConfigError> {
         let Some(path) = &self.redis_password_file else {
             return Ok(self.redis_password.clone());
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new("REDIS_PASSWORD_FILE", format!("cannot read {path}: {e}")))?;
         match text.lines().next().map(str::trim_end) {
-            Some(line) if !line.is_empty() => Ok(Some(Secret(line.to_owned()))),
+            Some(line) if !line.is_empty() => Ok(Some(SecretString::from(line))),
             _ => Err(ConfigError::new("REDIS_PASSWORD_FILE", format!("{path} is empty"))),
         }
     }
@@ -146,7 +148,7 @@ impl fmt::Debug for RedisConfig {
             .field("db", &self.redis_db)
             .field("key", &self.redis_key)
             .field("username", &self.redis_username)
-            .field("password", &self.redis_password)
+            .field("password", &self.redis_password.as_ref().map(|_| format_args!("[redacted]")))
             .field("password_file", &self.redis_password_file.as_ref().map(PathBuf::from))
             .field("pool_size", &self.redis_pool_size)
             .field("timeout_ms", &self.redis_timeout_ms)
@@ -173,27 +175,11 @@ impl Config {
     }
 }
 
-/// A string that never prints: its `Debug` shows `[redacted]`, and it has no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-fn secret_value(s: &str) -> Result<Secret, String> {
+fn secret_value(s: &str) -> Result<SecretString, String> {
     if s.is_empty() {
         return Err("must not be empty".into());
     }
-    Ok(Secret(s.to_owned()))
+    Ok(SecretString::from(s))
 }
 
 fn positive_u64(s: &str) -> Result<u64, String> {

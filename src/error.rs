@@ -1,22 +1,18 @@
 //! The one error type of request handling, and how each variant answers.
 //!
 //! Responses never carry internal error text: `into_response` writes a fixed, client-safe body and puts the error
-//! itself into the response extensions, where [`log_errors`] (a middleware inside the trace layer) logs it with its
-//! cause. `into_response` has no side effects.
+//! itself into the response extensions, where the request edge (`middleware`) logs it with its cause, inside the
+//! trace, and adds `Retry-After` and `no-store`. `into_response` has no side effects.
+//!
+//! What is not here: why the process could not start (`startup::StartupError`).
 
 use std::sync::Arc;
 
 use axum::{
-    extract::Request,
-    http::{HeaderValue, StatusCode, header},
-    middleware::Next,
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
-
 use bb8_redis::redis::RedisError;
-
-/// Seconds a client should wait before retrying when Redis is unavailable.
-pub const RETRY_AFTER_SECS: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -56,12 +52,7 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let mut response = (status, self.public_message()).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-        }
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut response = (self.status(), self.public_message()).into_response();
         response.extensions_mut().insert(Arc::new(self));
         response
     }
@@ -71,18 +62,3 @@ impl IntoResponse for AppError {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Unreachable(pub String);
-
-/// Log the [`AppError`] a handler returned, with its source chain, inside the request's span.
-pub async fn log_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    if let Some(err) = response.extensions().get::<Arc<AppError>>() {
-        let cause = std::error::Error::source(err.as_ref()).map(ToString::to_string);
-        let (trace_id, span_id) = crate::telemetry::http::current_ids().unzip();
-        if err.status().is_server_error() {
-            tracing::error!(error = %err, cause, trace_id, span_id, "request failed");
-        } else {
-            tracing::info!(error = %err, trace_id, span_id, "request refused");
-        }
-    }
-    response
-}

@@ -1,14 +1,18 @@
 //! Building the application (bind both listeners, wire state and routes) and running it until a shutdown signal.
 //!
 //! `build` binds before it returns, so the caller knows the ports; `run_until_stopped` takes the shutdown future,
-//! so tests and `main` choose what stops it.
+//! so tests and `main` choose what stops it. What can go wrong before the first request is [`StartupError`].
+
+mod error;
 
 use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::{config::Config, config::ConfigError, metrics, routes, state::AppState, store::Store};
+pub use error::StartupError;
+
+use crate::{config::Config, metrics, middleware::Edge, routes, state::AppState, store::Store};
 
 pub struct Application {
     listener: TcpListener,
@@ -28,7 +32,7 @@ pub enum Drain {
 }
 
 impl Application {
-    pub async fn build(config: &Config, metrics_handle: PrometheusHandle) -> Result<Self, ConfigError> {
+    pub async fn build(config: &Config, metrics_handle: PrometheusHandle) -> Result<Self, StartupError> {
         let store = Store::new(&config.redis)?;
         let state = AppState {
             store: store.clone(),
@@ -38,7 +42,7 @@ impl Application {
         Ok(Self {
             listener: bind("PORT", (config.bind_address, config.port).into()).await?,
             metrics_listener: bind("METRICS_PORT", (config.bind_address, config.metrics_port).into()).await?,
-            app: routes::router(state, config.request_timeout(), config.port),
+            app: routes::router(state, &Edge { request_timeout: config.request_timeout(), port: config.port }),
             metrics: metrics::router(metrics_handle, store),
             grace: config.shutdown_grace(),
         })
@@ -79,6 +83,6 @@ impl Application {
     }
 }
 
-async fn bind(variable: &str, addr: SocketAddr) -> Result<TcpListener, ConfigError> {
-    TcpListener::bind(addr).await.map_err(|e| ConfigError::new(variable, format!("cannot listen on {addr}: {e}")))
+async fn bind(variable: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { variable, addr, source })
 }

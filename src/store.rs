@@ -15,17 +15,18 @@
 //! bb8-redis's own `RedisConnectionManager` cannot do this (its `has_broken` is always false and it takes no
 //! connection config), so [`Manager`] implements bb8's trait on the `bb8` and `redis` that bb8-redis re-exports.
 //!
-//! Each traced command runs in a client span with the database semantic conventions and is timed in
-//! `db_client_operation_duration_seconds`; failures are counted by kind. This module does not know about HTTP;
-//! [`AppError`] maps its failures to responses.
+//! Each counted command runs in a client span with the database semantic conventions and is timed in
+//! `db_client_operation_duration_seconds`, failures counted by kind: the wrapper in [`instrument`] does that, so the
+//! code here only talks to Redis. This module does not know about HTTP; [`AppError`] maps its failures to responses.
 
 mod connection;
 mod dns;
+mod instrument;
 
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicI64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -37,13 +38,16 @@ use bb8_redis::{
         aio::MultiplexedConnection,
     },
 };
-use tracing::{Instrument, Span, field::Empty};
+use secrecy::ExposeSecret;
 
 use crate::{
     config::RedisConfig,
     error::{AppError, Unreachable},
+    metrics::names::DB_CONNECTION_WAIT,
+    startup::StartupError,
 };
 use connection::{ConnectFailures, Manager};
+use instrument::{Highest, Peer};
 
 /// Handle to the counter; cheap to clone.
 #[derive(Clone)]
@@ -56,34 +60,16 @@ pub struct Store {
     /// Why the pool last failed to connect, so a request that found no connection can say why.
     failures: ConnectFailures,
     /// The highest count this replica has seen: the `visits` gauge never goes backwards when replies race.
-    highest: Arc<AtomicI64>,
-}
-
-struct Peer {
-    host: String,
-    port: i64,
-    db: String,
+    highest: Highest,
 }
 
 impl Store {
     /// Build the pool without connecting: Redis being down at start is not an error, the pool connects as soon as
     /// Redis answers.
-    pub fn new(config: &RedisConfig) -> Result<Self, crate::config::ConfigError> {
-        let mut settings = RedisConnectionInfo::default().set_db(config.redis_db).set_protocol(ProtocolVersion::RESP3);
-        if let Some(user) = &config.redis_username {
-            settings = settings.set_username(user);
-        }
-        if let Some(password) = config.password()? {
-            settings = settings.set_password(password.expose());
-        }
-        let info = ConnectionAddr::Tcp(config.redis_host.clone(), config.redis_port)
-            .into_connection_info()
-            .map_err(|e| crate::config::ConfigError::new("REDIS_HOST", e.to_string()))?
-            .set_redis_settings(settings);
-        let client = Client::open(info).map_err(|e| crate::config::ConfigError::new("REDIS_HOST", e.to_string()))?;
+    pub fn new(config: &RedisConfig) -> Result<Self, StartupError> {
+        let client = client(config)?;
         let failures = ConnectFailures::default();
-        let dns =
-            dns::Dns::from_system(config.timeout()).map_err(|e| crate::config::ConfigError::new("REDIS_HOST", e))?;
+        let dns = dns::Dns::from_system(config.timeout()).map_err(StartupError::RedisClient)?;
         let pool = bb8::Pool::builder()
             .max_size(config.redis_pool_size)
             .min_idle(Some(config.redis_pool_size.min(2)))
@@ -91,18 +77,13 @@ impl Store {
             .connection_timeout(config.timeout())
             .error_sink(Box::new(failures.clone()))
             .build_unchecked(Manager::new(client, dns, config.timeout()));
-        let peer = Peer {
-            host: config.redis_host.clone(),
-            port: i64::from(config.redis_port),
-            db: config.redis_db.to_string(),
-        };
         Ok(Self {
             pool,
             key: config.redis_key.clone(),
             timeout: config.timeout(),
-            peer: Arc::new(peer),
+            peer: Arc::new(Peer::of(config)),
             failures,
-            highest: Arc::new(AtomicI64::new(0)),
+            highest: Highest::default(),
         })
     }
 
@@ -110,37 +91,9 @@ impl Store {
     pub async fn incr(&self) -> Result<i64, AppError> {
         let mut cmd = redis::cmd("INCR");
         cmd.arg(&self.key);
-        // A client span only inside a traced request: an unsampled request has none (see `telemetry::otel`).
-        let span = if Span::current().is_none() {
-            Span::none()
-        } else {
-            tracing::info_span!(
-                "INCR",
-                otel.name = "INCR",
-                otel.kind = "client",
-                otel.status_code = Empty,
-                db.system.name = "redis",
-                db.operation.name = "INCR",
-                db.namespace = %self.peer.db,
-                server.address = %self.peer.host,
-                server.port = self.peer.port,
-                error.type = Empty,
-                otel.status_description = Empty,
-            )
-        };
-        let result = self.timed("INCR", cmd, self.timeout).instrument(span.clone()).await;
-        match &result {
-            Ok(count) => {
-                let highest = self.highest.fetch_max(*count, Ordering::Relaxed).max(*count);
-                metrics::gauge!("visits").set(highest as f64);
-            }
-            Err(err) => {
-                span.record("otel.status_code", "ERROR");
-                span.record("otel.status_description", tracing::field::display(err));
-                span.record("error.type", error_type(err));
-            }
-        }
-        result
+        let count = instrument::command(&self.peer, "INCR", self.query(cmd, self.timeout)).await?;
+        self.highest.saw(count);
+        Ok(count)
     }
 
     /// `PING` within `timeout`: the readiness check. Not traced, like the probe that calls it.
@@ -151,35 +104,14 @@ impl Store {
 
     /// Publish the pool's connection counts (called at each scrape).
     pub fn record_pool_state(&self) {
-        let state = self.pool.state();
-        let used = state.connections.saturating_sub(state.idle_connections);
-        metrics::gauge!("db_client_connections", "state" => "idle").set(f64::from(state.idle_connections));
-        metrics::gauge!("db_client_connections", "state" => "used").set(f64::from(used));
-    }
-
-    /// [`Self::query`], timed and counted by outcome.
-    async fn timed<T: redis::FromRedisValue>(
-        &self,
-        operation: &'static str,
-        cmd: redis::Cmd,
-        timeout: Duration,
-    ) -> Result<T, AppError> {
-        let start = Instant::now();
-        let result = self.query(cmd, timeout).await;
-        metrics::histogram!("db_client_operation_duration_seconds", "db_operation_name" => operation)
-            .record(start.elapsed());
-        if let Err(err) = &result {
-            metrics::counter!("db_client_operation_errors_total", "db_operation_name" => operation, "error_type" => error_type(err))
-                .increment(1);
-        }
-        result
+        instrument::pool_state(&self.pool.state());
     }
 
     async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd, timeout: Duration) -> Result<T, AppError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let waiting = Instant::now();
         let checkout = tokio::time::timeout_at(deadline, self.checkout(timeout)).await;
-        metrics::histogram!("db_client_connection_wait_time_seconds").record(waiting.elapsed());
+        metrics::histogram!(DB_CONNECTION_WAIT).record(waiting.elapsed());
         let (mut conn, closed) = match checkout {
             Ok(Ok(conn)) => conn,
             // No connection in time: if connecting is what fails, say so rather than "timeout".
@@ -224,12 +156,18 @@ impl Store {
     }
 }
 
-/// The `error_type` label and span attribute of a failure: `timeout`, `connection` or `other`.
-fn error_type(err: &AppError) -> &'static str {
-    match err {
-        AppError::RedisTimeout(_) => "timeout",
-        AppError::RedisUnreachable(_) => "connection",
-        AppError::Redis(e) if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() => "connection",
-        _ => "other",
+/// The client for `REDIS_HOST`: RESP3, the database, the ACL user and password.
+fn client(config: &RedisConfig) -> Result<Client, StartupError> {
+    let mut settings = RedisConnectionInfo::default().set_db(config.redis_db).set_protocol(ProtocolVersion::RESP3);
+    if let Some(user) = &config.redis_username {
+        settings = settings.set_username(user);
     }
+    if let Some(password) = config.password()? {
+        settings = settings.set_password(password.expose_secret());
+    }
+    let info = ConnectionAddr::Tcp(config.redis_host.clone(), config.redis_port)
+        .into_connection_info()
+        .map_err(|e| StartupError::RedisClient(e.to_string()))?
+        .set_redis_settings(settings);
+    Client::open(info).map_err(|e| StartupError::RedisClient(e.to_string()))
 }

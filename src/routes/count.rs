@@ -9,17 +9,16 @@ use axum::{
 };
 use serde_json::json;
 
-use super::{no_store, pages};
-use crate::{error::AppError, negotiate::Format, state::AppState};
+use super::pages;
+use crate::{error::AppError, format::Format, state::AppState};
 
 pub async fn increment(State(state): State<AppState>, format: Format) -> Result<Response, AppError> {
     let count = state.store.incr().await?;
-    let response = match format {
+    Ok(match format {
         Format::Text => format!("Visit count: {count}").into_response(),
         Format::Json => Json(json!({ "count": count, "served_by": &*state.replica })).into_response(),
         Format::Html => Html(pages::count(count, &state.replica)).into_response(),
-    };
-    Ok(no_store(response))
+    })
 }
 
 /// Headers of `GET /count` (status, content type), without touching Redis.
@@ -29,5 +28,5 @@ pub async fn peek(format: Format) -> Response {
         Format::Json => "application/json",
         Format::Html => "text/html; charset=utf-8",
     };
-    no_store(([(header::CONTENT_TYPE, content_type)]).into_response())
+    ([(header::CONTENT_TYPE, content_type)]).into_response()
 }

@@ -9,15 +9,14 @@ use axum::{
 };
 use serde_json::json;
 
-use super::no_store;
 use crate::{error::AppError, state::AppState};
 
 pub async fn live() -> Response {
-    no_store((StatusCode::OK, "ok").into_response())
+    (StatusCode::OK, "ok").into_response()
 }
 
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let response = match state.store.ping(state.ready_timeout).await {
+    match state.store.ping(state.ready_timeout).await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))).into_response(),
         Err(err) => {
             tracing::debug!(error = %err, "not ready");
@@ -29,6 +28,5 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason })))
                 .into_response()
         }
-    };
-    no_store(response)
+    }
 }

@@ -7,7 +7,7 @@ use axum::{
 use serde_json::json;
 
 use super::pages;
-use crate::negotiate::Format;
+use crate::format::Format;
 
 pub const WELCOME: &str = "Welcome to the visit counter! Open /count to count your visit.";
 

@@ -1,5 +1,5 @@
 //! The OpenTelemetry log pipeline: every `tracing` event that passes `RUST_LOG` also becomes an OTLP log record (but
-//! the request line of a request that is not traced: see `Telemetry::init`), with the resource of the spans and, when
+//! the access log line of a request that is not traced: see `telemetry`), with the resource of the spans and, when
 //! written inside a traced request, that request's `trace_id`/`span_id` (the SDK reads them from the active
 //! OpenTelemetry context, which tracing-opentelemetry sets while a span is entered).
 //!
@@ -11,24 +11,18 @@
 //! `try_send`), and what cannot be exported is counted in `otel_logs_dropped_total{reason}` (`queue_full`,
 //! `export_failed`).
 
-use std::time::Duration;
-
-use opentelemetry::InstrumentationScope;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::{
     Resource,
-    error::OTelSdkResult,
-    logs::{
-        BatchConfigBuilder, BatchLogProcessor, LogBatch, LogExporter, LogProcessor, SdkLogRecord, SdkLoggerProvider,
-    },
+    logs::{BatchConfigBuilder, BatchLogProcessor, SdkLoggerProvider},
 };
 use tracing_subscriber::{Layer, registry::LookupSpan};
 
 use super::{
-    otel::{SHUTDOWN_TIMEOUT, check_protocol, switched_off},
-    queue::ExportQueue,
+    env::check_protocol,
+    export::{Bounded, counted, finish},
 };
-use crate::config::ConfigError;
+use crate::{metrics::names::LOGS, startup::StartupError};
 
 /// A running log pipeline.
 pub struct Logs {
@@ -36,26 +30,20 @@ pub struct Logs {
 }
 
 impl Logs {
-    /// `None` when export is switched off by `OTEL_SDK_DISABLED=true` or `OTEL_LOGS_EXPORTER=none`.
-    pub fn from_env(resource: Resource) -> Result<Option<Self>, ConfigError> {
-        if switched_off("OTEL_LOGS_EXPORTER") {
-            return Ok(None);
-        }
+    /// Start the pipeline (the caller checks first that export is not switched off: `env::switched_off`).
+    pub fn from_env(resource: Resource) -> Result<Self, StartupError> {
         check_protocol("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL")?;
-        let exporter = opentelemetry_otlp::LogExporter::builder()
-            .build()
-            .map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", e.to_string()))?;
-        describe_metrics();
-        let queue =
-            ExportQueue::from_env("OTEL_BLRP_MAX_QUEUE_SIZE", "otel_logs_dropped_total", "otel_logs_exported_total")?;
-        let batch = BatchLogProcessor::builder(CountingExporter { inner: exporter, queue: queue.clone() })
+        let exporter = opentelemetry_otlp::LogExporter::builder().build();
+        let (exporter, queue) =
+            counted(exporter, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_BLRP_MAX_QUEUE_SIZE", LOGS)?;
+        let batch = BatchLogProcessor::builder(exporter)
             .with_batch_config(BatchConfigBuilder::default().with_max_queue_size(queue.capacity()).build())
             .build();
         let provider = SdkLoggerProvider::builder()
             .with_resource(resource)
-            .with_log_processor(BoundedProcessor { inner: batch, queue })
+            .with_log_processor(Bounded { inner: batch, queue })
             .build();
-        Ok(Some(Self { provider }))
+        Ok(Self { provider })
     }
 
     /// The `tracing` layer that turns events into OpenTelemetry log records.
@@ -66,69 +54,8 @@ impl Logs {
         OpenTelemetryTracingBridge::new(&self.provider)
     }
 
-    /// Export what is queued and stop, within [`SHUTDOWN_TIMEOUT`]. Called once, before exit.
+    /// Export what is queued and stop (see `export::finish`). Called once, before exit.
     pub fn shutdown(self) {
-        if let Err(e) = self.provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT) {
-            eprintln!("visit-counter: exporting the last log records failed: {e}");
-        }
-    }
-}
-
-fn describe_metrics() {
-    metrics::describe_counter!(
-        "otel_logs_dropped_total",
-        "Log records that were never exported: reason=queue_full (export queue at capacity) or export_failed."
-    );
-    metrics::describe_counter!("otel_logs_exported_total", "Log records the Collector accepted.");
-}
-
-/// Hands records to the batch processor only while its queue has room (see [`ExportQueue`]), counting the rest.
-#[derive(Debug)]
-struct BoundedProcessor {
-    inner: BatchLogProcessor,
-    queue: ExportQueue,
-}
-
-impl LogProcessor for BoundedProcessor {
-    fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        if self.queue.admit() {
-            self.inner.emit(record, scope);
-        }
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-/// The OTLP exporter, counting outcomes and releasing the records it was handed from the [`ExportQueue`].
-#[derive(Debug)]
-struct CountingExporter<E> {
-    inner: E,
-    queue: ExportQueue,
-}
-
-impl<E: LogExporter> LogExporter for CountingExporter<E> {
-    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
-        let size = batch.iter().count();
-        let result = self.inner.export(batch).await;
-        self.queue.exported(size, result.is_ok());
-        result
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
+        finish("log records", |timeout| self.provider.shutdown_with_timeout(timeout));
     }
 }

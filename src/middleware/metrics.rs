@@ -1,4 +1,4 @@
-//! Request metrics as middleware: duration by method, route template and status, and requests in flight.
+//! Request metrics: duration by method, route template and status, and requests in flight.
 
 use std::time::Instant;
 
@@ -8,20 +8,20 @@ use axum::{
     response::Response,
 };
 
-use crate::telemetry::http::method_name;
+use super::method_name;
+use crate::metrics::names::{HTTP_ACTIVE_REQUESTS, HTTP_REQUEST_DURATION};
 
 /// The `route` label of requests that matched no route: one constant, so unknown paths add no series.
-pub const UNMATCHED: &str = "unmatched";
+const UNMATCHED: &str = "unmatched";
 
-pub async fn track(request: Request, next: Next) -> Response {
+pub(super) async fn track(request: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = method_name(request.method());
     let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, MatchedPath::as_str).to_owned();
-    let _active =
-        InFlight::start(metrics::gauge!("http_server_active_requests", "method" => method, "route" => route.clone()));
+    let _active = InFlight::start(metrics::gauge!(HTTP_ACTIVE_REQUESTS, "method" => method, "route" => route.clone()));
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    metrics::histogram!("http_server_request_duration_seconds", "method" => method, "route" => route, "status" => status)
+    metrics::histogram!(HTTP_REQUEST_DURATION, "method" => method, "route" => route, "status" => status)
         .record(start.elapsed());
     response
 }
