@@ -1,10 +1,15 @@
-//! Content negotiation: which of our three representations a request's `Accept` header prefers.
+//! The representation a request gets ([`Format`]: text, HTML or JSON), negotiated from its `Accept` header.
 //!
 //! `curl` sends `*/*` (or nothing) and gets plain text, exactly like the original Flask exercise; browsers rank
-//! `text/html` above `*/*` and get HTML; API clients asking for `application/json` get JSON. Quality values are honoured
-//! (RFC 9110 §12.5.1): the most specific matching range sets a format's weight, the highest weight wins; ties go to
-//! the format the client named first, then to the order plain text, HTML, JSON (so a bare `*/*` gets plain text). A header that excludes all three yields 406; one with no parseable range is
-//! ignored.
+//! `text/html` above `*/*` and get HTML; API clients asking for `application/json` get JSON. Quality values are
+//! honoured (RFC 9110 §12.5.1): the most specific matching range sets a format's weight, the highest weight wins; ties
+//! go to the format the client named first, then to the order plain text, HTML, JSON (so a bare `*/*` gets plain
+//! text). A header that excludes all three yields 406; a range that does not parse is skipped, and a header with no
+//! parseable range is ignored.
+//!
+//! Parsed here rather than by `headers-accept`, which would change answers: it rejects a whole header for one bad
+//! range, matches `application/json; charset=utf-8` to nothing we serve (406), reads an invalid `q` as 1, and breaks
+//! equal-`q` ties by specificity instead of the client's order.
 
 use axum::{
     extract::FromRequestParts,
