@@ -13,7 +13,7 @@
 //!   server span, the access log line, the timeout, error logging. Probes are mounted outside the trace and the log.
 //! - [`routes`]: the public HTTP surface (`/`, `/count`, `/healthz`, `/readyz`, the stylesheet); [`state`]: what the
 //!   handlers share.
-//! - [`format`]: which representation (text, HTML, JSON) a request's `Accept` header gets.
+//! - [`format`](mod@format): which representation (text, HTML, JSON) a request's `Accept` header gets.
 //! - [`store`]: the counter in Redis behind a bb8 pool with bounded waits, and the client span and metrics around it.
 //! - [`error`]: the one error enum of request handling and how each variant answers.
 //! - [`telemetry`]: the tracing pipeline (stdout logs; spans and log records over OTLP) and its guard;

@@ -13,10 +13,10 @@
 //! clone the handle: concurrent commands pipeline over the pool's few sockets rather than queue for exclusive ones.
 //!
 //! bb8-redis's own `RedisConnectionManager` cannot do this (its `has_broken` is always false and it takes no
-//! connection config), so [`Manager`] implements bb8's trait on the `bb8` and `redis` that bb8-redis re-exports.
+//! connection config), so `Manager` implements bb8's trait on the `bb8` and `redis` that bb8-redis re-exports.
 //!
 //! Each counted command runs in a client span with the database semantic conventions and is timed in
-//! `db_client_operation_duration_seconds`, failures counted by kind: the wrapper in [`instrument`] does that, so the
+//! `db_client_operation_duration_seconds`, failures counted by kind: the wrapper in `instrument` does that, so the
 //! code here only talks to Redis. This module does not know about HTTP; [`AppError`] maps its failures to responses.
 
 mod connection;

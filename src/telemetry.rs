@@ -5,8 +5,8 @@
 //! - [`logs`]: the log pipeline (the tracing → OpenTelemetry logs bridge), same resource, each record carrying the
 //!   trace and span ids of the request it was written in;
 //! - [`sampling`]: which requests are traced, decided before their spans exist;
-//! - [`export`]: what both pipelines share to export without ever blocking a request, counting what they drop;
-//! - [`env`]: the `OTEL_*` variables read here, the resource and the propagators.
+//! - `export`: what both pipelines share to export without ever blocking a request, counting what they drop;
+//! - `env`: the `OTEL_*` variables read here, the resource and the propagators.
 //!
 //! What is not here: the server span and the access log line are opened and written by `middleware`; the Redis
 //! client span by `store`; Prometheus metrics live in `metrics`.
