@@ -1,21 +1,66 @@
-//! The README's shell blocks are a walkthrough a newcomer types in: every command in them must exist. For each
+//! The README and the docs are walkthroughs people type in: every command in them must exist, every link must lead
+//! somewhere. The documents: `README.md`, every `docs/**/*.md`, and `deploy/k8s/README.md` when it exists. For each
 //! fenced `sh`/`bash` block, split into simple commands (quotes, pipes, `&&`, `;`, `&`, `$(…)` respected):
 //! - `cargo xtask …` names a real command (run against the built binary's `--help`), and every `--flag` on the line
 //!   is one that command takes;
 //! - `docker compose …` names only services that docker-compose.yml defines;
-//! - `scripts/…` is an executable script; every repository path a command or an image link names exists.
+//! - `scripts/…` is an executable script; every repository path a command names exists.
 //!
-//! Plus: the two main commands are there, and `.ci/run` runs the second.
+//! Every relative Markdown link resolves from its document's folder, and an `#anchor` names a heading of its target.
+//! Plus, in the README: the two main commands are there, `.ci/run` runs the second, and the code tour lists at most
+//! ten files, each of which exists.
 
-use std::{collections::BTreeSet, path::Path, process::Command};
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use xtask::paths::workspace_root;
 
-fn readme() -> String {
-    std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md")
+/// The most files the README's code tour may name: a newcomer follows it in one sitting.
+const TOUR_MAX: usize = 10;
+
+struct Document {
+    /// Path relative to the workspace root, for messages.
+    name: String,
+    text: String,
 }
 
-/// Every command line of the README's `sh`/`bash` blocks, continuation lines joined, comments dropped.
+fn read(relative: &str) -> Document {
+    let text = std::fs::read_to_string(workspace_root().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"));
+    Document { name: relative.to_owned(), text }
+}
+
+fn readme() -> Document {
+    read("README.md")
+}
+
+/// README.md, docs/**/*.md and deploy/k8s/README.md (when present), in a stable order.
+fn documents() -> Vec<Document> {
+    let root = workspace_root();
+    let mut names = vec!["README.md".to_owned()];
+    let mut pending = vec![root.join("docs")];
+    let mut found = Vec::new();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                found.push(path.strip_prefix(&root).expect("under the root").to_string_lossy().into_owned());
+            }
+        }
+    }
+    found.sort();
+    names.extend(found);
+    if root.join("deploy/k8s/README.md").exists() {
+        names.push("deploy/k8s/README.md".to_owned());
+    }
+    names.iter().map(|n| read(n)).collect()
+}
+
+/// Every command line of a document's `sh`/`bash` blocks, continuation lines joined, comments dropped.
 fn command_lines(markdown: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut in_shell = false;
@@ -82,34 +127,41 @@ fn simple_commands(line: &str) -> Vec<Vec<String>> {
     commands.filter(|c| !c.is_empty()).collect()
 }
 
-fn all_commands() -> Vec<Vec<String>> {
-    command_lines(&readme()).iter().flat_map(|l| simple_commands(l)).collect()
+/// Every simple command of every document, with the document it came from.
+fn all_commands() -> Vec<(String, Vec<String>)> {
+    documents()
+        .into_iter()
+        .flat_map(|d| {
+            let commands: Vec<_> = command_lines(&d.text).iter().flat_map(|l| simple_commands(l)).collect();
+            commands.into_iter().map(move |c| (d.name.clone(), c))
+        })
+        .collect()
 }
 
 #[test]
 fn every_cargo_xtask_command_and_flag_exists() {
     let mut seen = 0;
-    for command in all_commands().iter().filter(|c| c.len() >= 2 && c[0] == "cargo" && c[1] == "xtask") {
+    for (doc, command) in all_commands().iter().filter(|(_, c)| c.len() >= 2 && c[0] == "cargo" && c[1] == "xtask") {
         let words: Vec<&str> = command[2..].iter().map(|w| w.trim_matches(|c| c == '[' || c == ']')).collect();
         let path: Vec<&str> = words.iter().take_while(|w| !w.starts_with('-')).copied().collect();
         let help = Command::new(env!("CARGO_BIN_EXE_xtask")).args(&path).arg("--help").output().expect("xtask runs");
         let text = String::from_utf8_lossy(&help.stdout);
         assert!(
             help.status.success() && !path.is_empty() || path.is_empty(),
-            "`cargo xtask {}` is no command",
+            "{doc}: `cargo xtask {}` is no command",
             path.join(" ")
         );
         for flag in words.iter().filter(|w| w.starts_with("--")) {
             let flag = flag.split('=').next().unwrap_or(flag);
             assert!(
                 text.contains(&format!("{flag} ")) || text.contains(&format!("{flag}\n")),
-                "`cargo xtask {}` has no {flag}",
+                "{doc}: `cargo xtask {}` has no {flag}",
                 path.join(" ")
             );
         }
         seen += 1;
     }
-    assert!(seen >= 10, "the README shows the xtask commands ({seen} found)");
+    assert!(seen >= 10, "the docs show the xtask commands ({seen} found)");
 }
 
 /// Options of `docker compose <subcommand>` that take a value (the value is not a service).
@@ -121,8 +173,9 @@ fn every_docker_compose_service_named_exists() {
     let compose: serde_yaml::Value = serde_yaml::from_str(&compose).expect("YAML");
     let defined: BTreeSet<&str> =
         compose["services"].as_mapping().expect("services").keys().filter_map(|k| k.as_str()).collect();
+    let commands = all_commands();
     let mut named = BTreeSet::new();
-    for command in all_commands().iter().filter(|c| c.len() >= 3 && c[0] == "docker" && c[1] == "compose") {
+    for (doc, command) in commands.iter().filter(|(_, c)| c.len() >= 3 && c[0] == "docker" && c[1] == "compose") {
         // Global options (`--env-file F`, `-f F`, `-p P`) come before the subcommand.
         let mut sub = 2;
         while sub + 1 < command.len()
@@ -136,9 +189,9 @@ fn every_docker_compose_service_named_exists() {
             if VALUED.contains(&arg.as_str()) {
                 args.next();
             } else if arg == "--scale" {
-                named.insert(args.next().and_then(|a| a.split('=').next()).unwrap_or("").to_owned());
+                named.insert((args.next().and_then(|a| a.split('=').next()).unwrap_or("").to_owned(), doc));
             } else if !arg.starts_with('-') {
-                named.insert(arg.clone());
+                named.insert((arg.clone(), doc));
                 // exec and run: the service, then the command it runs in the container.
                 if matches!(command[2].as_str(), "exec" | "run") {
                     break;
@@ -146,8 +199,8 @@ fn every_docker_compose_service_named_exists() {
             }
         }
     }
-    assert!(named.len() >= 6, "the README names compose services: {named:?}");
-    let unknown: Vec<_> = named.iter().filter(|n| !defined.contains(n.as_str())).collect();
+    assert!(named.len() >= 6, "the docs name compose services: {named:?}");
+    let unknown: Vec<_> = named.iter().filter(|(n, _)| !defined.contains(n.as_str())).collect();
     assert!(unknown.is_empty(), "services not in docker-compose.yml: {unknown:?} (defined: {defined:?})");
 }
 
@@ -160,17 +213,14 @@ fn every_script_and_repository_path_named_exists() {
         .filter(|n| n != "target" && n != ".git")
         .collect();
     let mut checked = 0;
-    let words = all_commands().into_iter().flatten();
-    let images =
-        readme().split("](").skip(1).filter_map(|s| s.split_once(')').map(|(p, _)| p.to_owned())).collect::<Vec<_>>();
-    for word in words.chain(images) {
+    for (doc, word) in all_commands().into_iter().flat_map(|(d, c)| c.into_iter().map(move |w| (d.clone(), w))) {
         let path = word.trim_start_matches("./").trim_end_matches([',', '.', ':']);
         let first = path.split('/').next().unwrap_or("");
         let placeholder = path.contains(['<', '*', '$', '{']) || path.starts_with("http");
         if placeholder || !top.contains(first) || !(path.contains('/') || path.contains('.')) {
             continue;
         }
-        assert!(exists(&root.join(path)), "README names {path}, which does not exist");
+        assert!(exists(&root.join(path)), "{doc} names {path}, which does not exist");
         if first == "scripts" {
             assert!(is_executable(&root.join(path)), "{path} is executable");
         }
@@ -195,13 +245,102 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
+/// Markdown outside fenced code blocks, line by line.
+fn prose(markdown: &str) -> impl Iterator<Item = &str> {
+    let mut fenced = false;
+    markdown.lines().filter(move |line| {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            return false;
+        }
+        !fenced
+    })
+}
+
+/// The targets of the inline links and images `[text](target)` of a document's prose.
+fn link_targets(markdown: &str) -> Vec<String> {
+    prose(markdown)
+        .flat_map(|line| line.split("](").skip(1).filter_map(|s| s.split_once(')').map(|(t, _)| t.to_owned())))
+        .collect()
+}
+
+/// The anchors GitHub gives a document's headings: lower case, punctuation dropped, spaces to hyphens.
+fn anchors(markdown: &str) -> BTreeSet<String> {
+    prose(markdown)
+        .filter_map(|line| line.strip_prefix('#').map(|h| h.trim_start_matches('#').trim()))
+        .map(|heading| {
+            heading
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_relative_link_leads_to_a_file_and_heading_that_exist() {
+    let root = workspace_root();
+    let mut checked = 0;
+    for doc in documents() {
+        let folder = root.join(&doc.name).parent().expect("a folder").to_path_buf();
+        for target in link_targets(&doc.text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let path: PathBuf = if file.is_empty() { root.join(&doc.name) } else { folder.join(file) };
+            assert!(path.exists(), "{}: link to {target}, but {} does not exist", doc.name, path.display());
+            if !anchor.is_empty() {
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert!(
+                    anchors(&text).contains(anchor),
+                    "{}: link to {target}, but {} has no heading #{anchor}",
+                    doc.name,
+                    path.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "links checked: {checked}");
+}
+
 #[test]
 fn the_two_commands_are_there_and_ci_runs_the_test_command() {
-    let lines = command_lines(&readme());
+    let lines = command_lines(&readme().text);
     assert!(lines.iter().any(|l| l.starts_with("docker compose up --build")), "command 1: docker compose up --build");
     assert!(lines.iter().any(|l| l.starts_with("scripts/test.sh")), "command 2: scripts/test.sh");
     let ci = std::fs::read_to_string(workspace_root().join(".ci/run")).expect(".ci/run");
     assert!(ci.lines().any(|l| l.trim() == "exec scripts/test.sh"), ".ci/run runs scripts/test.sh");
+}
+
+/// The files of the README's "Code tour": the first `path` of each numbered item of that section.
+fn code_tour(markdown: &str) -> Vec<String> {
+    let section = prose(markdown)
+        .skip_while(|l| l.trim() != "## Code tour")
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .collect::<Vec<_>>();
+    section
+        .iter()
+        .filter_map(|line| {
+            let (number, item) = line.split_once(". ")?;
+            number.chars().all(|c| c.is_ascii_digit()).then_some(())?;
+            let path = item.strip_prefix('`')?.split('`').next()?;
+            Some(path.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn the_code_tour_names_at_most_ten_files_and_each_exists() {
+    let tour = code_tour(&readme().text);
+    assert!(!tour.is_empty(), "the README has a `## Code tour` of numbered items, each starting with a `path`");
+    assert!(tour.len() <= TOUR_MAX, "the code tour names {} files, at most {TOUR_MAX}: {tour:?}", tour.len());
+    let missing: Vec<_> = tour.iter().filter(|p| !workspace_root().join(p).is_file()).collect();
+    assert!(missing.is_empty(), "the code tour names files that do not exist: {missing:?}");
 }
 
 #[test]
@@ -210,4 +349,15 @@ fn the_splitter_sees_commands_inside_substitutions_but_not_inside_single_quotes(
     let firsts: Vec<&str> = commands.iter().map(|c| c[0].as_str()).collect();
     assert_eq!(firsts, ["docker", "docker", "grep", "cargo"], "{commands:?}");
     assert_eq!(commands[2], ["grep", "-E", "a|b"]);
+}
+
+#[test]
+fn anchors_follow_github_and_the_tour_reads_numbered_paths() {
+    let doc = "# How `--scale` works, without NGINX's reload\n```sh\n# not a heading\n```\n## Code tour\n\
+               1. `src/main.rs` — start\n2. `src/lib.rs` — modules\nSee `src/x.rs`.\n## Next\n3. `src/y.rs`\n";
+    assert_eq!(
+        anchors(doc),
+        BTreeSet::from(["how---scale-works-without-nginxs-reload".into(), "code-tour".into(), "next".into()])
+    );
+    assert_eq!(code_tour(doc), ["src/main.rs", "src/lib.rs"]);
 }
