@@ -8,7 +8,7 @@ use std::{
 
 use nix::sys::signal::Signal;
 
-use crate::{process::Process, wait};
+use crate::{ports, process::Process, wait};
 
 pub struct App {
     pub port: u16,
@@ -31,7 +31,7 @@ pub struct AppSpec {
 impl App {
     /// Start a replica on free ports (loopback only, JSON logs to `spec.log`) without waiting for it.
     pub fn spawn(spec: &AppSpec) -> Result<Self, String> {
-        Self::spawn_on(spec, wait::free_port(), wait::free_port())
+        Self::spawn_on(spec, ports::free_port(), ports::free_port())
     }
 
     fn spawn_on(spec: &AppSpec, port: u16, metrics_port: u16) -> Result<Self, String> {

@@ -1,4 +1,4 @@
-//! `cargo xtask chaos`: load through NGINX while Redis is restarted (SIGTERM and SIGKILL, on the same data) or
+//! The chaos scenarios (`cargo xtask chaos`, the twin and compose suites): load through NGINX while Redis is restarted (SIGTERM and SIGKILL, on the same data) or
 //! replicas are killed or restarted one by one, then a verdict on the invariants of STACK.md (see [`verdict`]).
 //!
 //! The schedule's pauses (how long Redis stays down, how long the load runs between cycles) are the scenario's
@@ -7,13 +7,11 @@
 //! # Layout
 //! - [`faults`]: the injector trait and the native twin's implementation; [`compose`]: the Docker one.
 //! - [`probe`]: `/healthz` (and `/readyz` on the replicas' own ports) polled during Redis scenarios; [`verdict`]: the
-//!   checks, table and JSON; [`svg`]: the timeline picture; [`cli`]: the command.
+//!   checks, table and JSON. The command and its timeline picture are xtask's.
 
-pub mod cli;
 pub mod compose;
 pub mod faults;
 pub mod probe;
-pub mod svg;
 pub mod verdict;
 
 use std::{

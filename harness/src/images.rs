@@ -1,7 +1,7 @@
-//! `cargo xtask images`: every image `docker-compose.yml` and the `Dockerfile` need, built on this machine without an
+//! Every image `docker-compose.yml` and the `Dockerfile` need, built on this machine without an
 //! image registry, at the versions `.env` pins; then `target/images.env`, one `NAME=image:tag` line per image variable,
 //! so that `docker compose --env-file .env --env-file target/images.env up --build` runs the shipped compose file on
-//! them with nothing else changed.
+//! them with nothing else changed. `cargo xtask images` runs [`build`].
 //!
 //! - Bases: Debian root filesystems from `debootstrap` ([`debian`]) — the release the Dockerfile uses, and Debian
 //!   testing for the stand-ins — a distroless-like runtime and a Rust builder carrying this machine's toolchain.
@@ -37,13 +37,6 @@ pub const LOCAL: &str = "visit-counter-local";
 /// versions `.env` pins; the stable release has older ones).
 pub const TESTING: &str = "forky";
 
-#[derive(clap::Args)]
-pub struct Options {
-    /// Where target/images.env goes (default: the workspace's target/images.env).
-    #[arg(long)]
-    pub write: Option<PathBuf>,
-}
-
 /// Where images.env goes unless told otherwise: `<workspace>/target/images.env`, whatever CARGO_TARGET_DIR says, so
 /// that the README's compose command finds it.
 pub fn env_file() -> PathBuf {
@@ -59,7 +52,8 @@ pub fn state_dir() -> PathBuf {
     cache.join("visit-counter").join("images")
 }
 
-pub fn run(options: &Options) -> Result<(), String> {
+/// Build (or find cached) every image, then write their names to `env_path` (see the module doc).
+pub fn build(env_path: &Path) -> Result<(), String> {
     let started = Instant::now();
     docker::require_engine()?;
     let root = paths::workspace_root();
@@ -141,15 +135,14 @@ pub fn run(options: &Options) -> Result<(), String> {
         &[("jaeger", jaeger?)],
     )?;
 
-    let path = options.write.clone().unwrap_or_else(env_file);
-    images.write_env(&path)?;
+    images.write_env(env_path)?;
     println!(
         "images: {} ready in {:.0?} ({} built, {} cached); wrote {}",
         images.built + images.cached,
         started.elapsed(),
         images.built,
         images.cached,
-        path.display()
+        env_path.display()
     );
     Ok(())
 }

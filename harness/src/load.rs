@@ -1,6 +1,7 @@
-//! `cargo xtask load`: bounded HTTP load on one URL (by default `/count` through the native twin's NGINX), recording
-//! every request: when it started, how long it took, how it ended and, for a JSON body with `count`, the number it
-//! returned. [`drive`] is the engine the chaos scenarios share; [`summary`] turns records into the verdict.
+//! Bounded HTTP load on one URL (`cargo xtask load`, the chaos scenarios, the compose suite), recording every
+//! request: when it started, how long it took, how it ended and, for a JSON body with `count`, the number it
+//! returned. [`drive`] is the engine; [`run`] drives it from synchronous code; [`summary`] turns records into the
+//! verdict.
 //!
 //! Every loop here is bounded: by the duration, by an optional request budget, and by the per-request timeout.
 
@@ -198,62 +199,29 @@ fn closed_unanswered(error: &reqwest::Error) -> bool {
     false
 }
 
-/// `cargo xtask load` options.
-#[derive(Debug, clap::Args)]
-pub struct Options {
-    /// Target URL; default: /count through NGINX of `cargo xtask stack up`.
-    #[arg(long, default_value = "http://127.0.0.1:5002/count")]
-    pub url: String,
-    /// Concurrent requests (one worker each).
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub concurrency: u16,
-    /// Requests per second over all workers (default: as fast as answers come).
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// Seconds to send for (at most one hour).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub seconds: u64,
-    /// Stop after this many requests.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub max_requests: u64,
-    /// Client timeout per request, in milliseconds.
-    #[arg(long, default_value_t = 2000)]
-    pub timeout_ms: u64,
-    /// One JSON document instead of a table.
-    #[arg(long)]
-    pub json: bool,
+/// `Ok` when `url` points at loopback (127.0.0.0/8, localhost or [::1]): load stays on this machine.
+pub fn require_loopback(url: &str) -> Result<(), String> {
+    let host = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+    if host.host_str().is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]") {
+        Ok(())
+    } else {
+        Err(format!("{url} is not on loopback (127.0.0.0/8, localhost or [::1]): load stays on this machine"))
+    }
 }
 
-pub fn run(options: &Options) -> Result<(), String> {
-    let host = reqwest::Url::parse(&options.url).map_err(|e| format!("--url: {e}"))?;
-    if !host.host_str().is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]") {
-        return Err("--url must point at loopback (127.0.0.0/8, localhost or [::1]): load stays on this machine".into());
-    }
-    let plan = Plan {
-        url: options.url.clone(),
-        concurrency: usize::from(options.concurrency),
-        rate: options.rate,
-        duration: Duration::from_secs(options.seconds),
-        max_requests: options.max_requests,
-        timeout: Duration::from_millis(options.timeout_ms),
-    };
+/// Send `plan` on a runtime of its own, with a progress line on stderr labelled `label`; every record, by start.
+pub fn run(plan: &Plan, label: &'static str) -> Result<(Vec<Record>, Duration), String> {
     let runtime = runtime()?;
     let tally = Arc::new(Tally::default());
     let epoch = Instant::now();
     let records = runtime.block_on(async {
-        let progress = tokio::spawn(summary::progress(tally.clone(), epoch, "load"));
-        let records = drive(&plan, epoch, tally.clone()).await;
+        let progress = tokio::spawn(summary::progress(tally.clone(), epoch, label));
+        let records = drive(plan, epoch, tally.clone()).await;
         progress.abort();
         records
     })?;
     eprintln!();
-    let summary = summary::Summary::of(&records, epoch.elapsed());
-    if options.json {
-        println!("{}", summary.json());
-    } else {
-        println!("{}", summary.table(&plan.url));
-    }
-    Ok(())
+    Ok((records, epoch.elapsed()))
 }
 
 /// The runtime the load runs on: two workers (the machine has two cores, shared with what is being loaded).

@@ -1,26 +1,10 @@
-//! Polling with a deadline, and ports.
+//! Loopback ports handed out once each, across every process of this user that runs the harness.
 
 use std::{
     fs::{File, OpenOptions},
-    net::{Ipv4Addr, TcpListener, TcpStream},
+    net::{Ipv4Addr, TcpListener},
     sync::Mutex,
-    thread,
-    time::{Duration, Instant},
 };
-
-/// Call `check` every 10 ms until it returns true or `deadline` passes; the error names `what` was awaited.
-pub fn until(what: &str, deadline: Duration, mut check: impl FnMut() -> bool) -> Result<Duration, String> {
-    let start = Instant::now();
-    loop {
-        if check() {
-            return Ok(start.elapsed());
-        }
-        if start.elapsed() >= deadline {
-            return Err(format!("timed out after {deadline:?} waiting for {what}"));
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// Ports handed out by [`free_port`]: below Linux's ephemeral range (32768–60999), so the kernel never gives one of
 /// them to an outgoing connection or a bind to port 0.
@@ -87,9 +71,4 @@ fn claim_block() -> (File, u32) {
         }
     }
     panic!("every block of ports in {PORTS:?} is held by another process (see {})", dir.display())
-}
-
-/// Whether something accepts TCP connections on 127.0.0.1:`port`.
-pub fn listening(port: u16) -> bool {
-    TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_millis(100)).is_ok()
 }

@@ -5,7 +5,7 @@
 //! - the jobs in [`DROPPED`] (the Collector's; no Collector runs natively) are removed.
 //!
 //! The rule files are copied unchanged next to the rendered config, so `rule_files: [rules/*.yml]` finds them.
-//! [`render`] is what `cargo xtask stack up` and the tests run; tests/api/prometheus_twin.rs proves that the rendered
+//! [`render`] is what `cargo xtask stack up` and the tests run; tests/twin/prometheus_twin.rs proves that the rendered
 //! config equals the shipped one once target lists are set aside.
 
 use std::{
@@ -71,7 +71,8 @@ pub fn render(dir: &Path, targets: &Targets) -> Result<PathBuf, String> {
     }
     let config = dir.join("prometheus.yml");
     let text = serde_yaml::to_string(&overridden(targets)?).map_err(|e| e.to_string())?;
-    let header = "# Rendered by xtask::prometheus from observability/prometheus/prometheus.yml (twin override only).\n";
+    let header =
+        "# Rendered by harness::prometheus from observability/prometheus/prometheus.yml (twin override only).\n";
     std::fs::write(&config, format!("{header}{text}")).map_err(|e| format!("{}: {e}", config.display()))?;
     Ok(config)
 }

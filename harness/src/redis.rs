@@ -10,7 +10,7 @@ use std::{
 
 use nix::sys::signal::Signal;
 
-use crate::{process::Process, wait};
+use crate::{ports, process::Process};
 
 /// The Redis configuration compose mounts and Kubernetes generates a ConfigMap from.
 pub fn config_file() -> PathBuf {
@@ -47,7 +47,7 @@ impl Redis {
     /// A Redis that is not running yet: it gets a port now and starts on [`Redis::restart`].
     pub fn stopped(dir: &Path) -> Result<Self, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        Ok(Self { port: wait::free_port(), dir: dir.to_owned(), acl: None, process: None })
+        Ok(Self { port: ports::free_port(), dir: dir.to_owned(), acl: None, process: None })
     }
 
     /// Start with the users of `acl.file` (the `default` user may be off): `cli` then logs in as `acl.user`.

@@ -1,5 +1,7 @@
-//! An OTLP/HTTP sink for benchmarks: accepts `POST /v1/traces` and `POST /v1/logs` and answers 200 with an empty
-//! body, so the app's exporters do all their real work (batching, protobuf encoding, HTTP) while nothing is stored.
+//! The OTLP/HTTP sink the app exports to, standing in for the Collector (no Collector binary runs here): it answers
+//! `POST /v1/traces` and `POST /v1/logs` with 200 and an empty body, so the app's exporters do all their real work
+//! (batching, protobuf encoding, HTTP). [`Sink::start`] only counts the exports (benchmarks: nothing stored however
+//! long the run); [`Sink::keeping`] also decodes each one and queues it for the tests to read, resource included.
 
 use std::{
     sync::{
@@ -7,47 +9,132 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
     thread,
+    time::Duration,
 };
+
+use opentelemetry_proto::tonic::collector::{logs::v1::ExportLogsServiceRequest, trace::v1::ExportTraceServiceRequest};
+use prost::Message;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 pub struct Sink {
     server: Arc<tiny_http::Server>,
     pub port: u16,
-    requests: Arc<AtomicU64>,
-    logs: Arc<AtomicU64>,
+    /// `http://127.0.0.1:<port>`, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub endpoint: String,
+    counts: Arc<Counts>,
+    /// The decoded exports, when keeping.
+    traces: Option<UnboundedReceiver<ExportTraceServiceRequest>>,
+    logs: Option<UnboundedReceiver<ExportLogsServiceRequest>>,
     workers: Vec<thread::JoinHandle<()>>,
 }
 
+#[derive(Default)]
+struct Counts {
+    requests: AtomicU64,
+    logs: AtomicU64,
+}
+
+/// Where the workers put what they decode, when keeping.
+#[derive(Clone)]
+struct Queues {
+    traces: UnboundedSender<ExportTraceServiceRequest>,
+    logs: UnboundedSender<ExportLogsServiceRequest>,
+}
+
 impl Sink {
+    /// A sink on a free loopback port that counts exports and discards them.
     pub fn start() -> Result<Self, String> {
+        Self::serve(None)
+    }
+
+    /// A sink that also keeps every export, decoded, for [`Sink::next_traces`] and [`Sink::next_logs`].
+    pub fn keeping() -> Result<Self, String> {
+        let ((traces, trace_rx), (logs, log_rx)) = (unbounded_channel(), unbounded_channel());
+        let mut sink = Self::serve(Some(Queues { traces, logs }))?;
+        (sink.traces, sink.logs) = (Some(trace_rx), Some(log_rx));
+        Ok(sink)
+    }
+
+    fn serve(queues: Option<Queues>) -> Result<Self, String> {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").map_err(|e| format!("sink: {e}"))?);
         let port = server.server_addr().to_ip().map(|a| a.port()).ok_or("sink: no TCP address")?;
-        let (requests, logs) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let counts = Arc::new(Counts::default());
         let workers = (0..2)
             .map(|_| {
-                let (server, requests, logs) = (Arc::clone(&server), Arc::clone(&requests), Arc::clone(&logs));
+                let (server, counts, queues) = (Arc::clone(&server), Arc::clone(&counts), queues.clone());
                 thread::spawn(move || {
-                    while let Ok(mut request) = server.recv() {
-                        let _ = std::io::copy(request.as_reader(), &mut std::io::sink());
-                        requests.fetch_add(1, Ordering::Relaxed);
-                        if request.url().starts_with("/v1/logs") {
-                            logs.fetch_add(1, Ordering::Relaxed);
-                        }
-                        let _ = request.respond(tiny_http::Response::empty(200));
+                    while let Ok(request) = server.recv() {
+                        receive(request, &counts, queues.as_ref());
                     }
                 })
             })
             .collect();
-        Ok(Self { server, port, requests, logs, workers })
+        let endpoint = format!("http://127.0.0.1:{port}");
+        Ok(Self { server, port, endpoint, counts, traces: None, logs: None, workers })
+    }
+
+    /// The app's environment for exporting to this sink over OTLP/HTTP, a batch every `delay_ms`.
+    pub fn env<'a>(&'a self, delay_ms: &'a str) -> [(&'a str, &'a str); 3] {
+        [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", self.endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_BSP_SCHEDULE_DELAY", delay_ms),
+        ]
     }
 
     /// Export requests received so far.
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.counts.requests.load(Ordering::Relaxed)
     }
 
     /// Of those, the log exports (`/v1/logs`).
     pub fn log_requests(&self) -> u64 {
-        self.logs.load(Ordering::Relaxed)
+        self.counts.logs.load(Ordering::Relaxed)
+    }
+
+    /// The next trace export, waiting at most `deadline` (always `None` unless keeping).
+    pub async fn next_traces(&mut self, deadline: Duration) -> Option<ExportTraceServiceRequest> {
+        tokio::time::timeout(deadline, self.traces.as_mut()?.recv()).await.ok().flatten()
+    }
+
+    /// The next log export, waiting at most `deadline` (always `None` unless keeping).
+    pub async fn next_logs(&mut self, deadline: Duration) -> Option<ExportLogsServiceRequest> {
+        tokio::time::timeout(deadline, self.logs.as_mut()?.recv()).await.ok().flatten()
+    }
+}
+
+/// Count one request and, when keeping, decode and queue it; 404 for a path that is neither signal's.
+fn receive(mut request: tiny_http::Request, counts: &Counts, queues: Option<&Queues>) {
+    let path = request.url().to_owned();
+    counts.requests.fetch_add(1, Ordering::Relaxed);
+    if path.starts_with("/v1/logs") {
+        counts.logs.fetch_add(1, Ordering::Relaxed);
+    }
+    let status = match (queues, path.as_str()) {
+        (None, _) => {
+            let _ = std::io::copy(request.as_reader(), &mut std::io::sink());
+            200
+        }
+        (Some(queues), "/v1/traces") => keep(&mut request, &queues.traces),
+        (Some(queues), "/v1/logs") => keep(&mut request, &queues.logs),
+        (Some(_), _) => 404,
+    };
+    // An empty Export*ServiceResponse.
+    let _ = request.respond(tiny_http::Response::empty(status));
+}
+
+/// Decode the body as an `M` and queue it: 200, or 400 for a body that is not one.
+fn keep<M: Message + Default>(request: &mut tiny_http::Request, queue: &UnboundedSender<M>) -> u16 {
+    let mut body = Vec::new();
+    if request.as_reader().read_to_end(&mut body).is_err() {
+        return 400;
+    }
+    match M::decode(body.as_slice()) {
+        Ok(export) => {
+            let _ = queue.send(export);
+            200
+        }
+        Err(_) => 400,
     }
 }
 

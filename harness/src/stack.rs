@@ -7,7 +7,7 @@
 //! (rendered NGINX config, pid file, logs, and with monitoring on the exporters and Prometheus; recreated by every
 //! start).
 
-pub mod cli;
+pub mod detached;
 pub mod monitoring;
 pub mod pids;
 
@@ -18,6 +18,7 @@ use crate::{
     http,
     init::{self, Credentials},
     nginx::{Nginx, NginxSpec},
+    ports,
     redis::Redis,
     wait,
 };
@@ -44,8 +45,8 @@ pub struct StackSpec {
 impl StackSpec {
     /// A stack in `dir` on free loopback ports (tests run several at once).
     pub fn on_free_ports(dir: PathBuf, binary: PathBuf, replicas: usize) -> Self {
-        let (port, tls_port, status_port) = (wait::free_port(), wait::free_port(), wait::free_port());
-        let prometheus_port = wait::free_port();
+        let (port, tls_port, status_port) = (ports::free_port(), ports::free_port(), ports::free_port());
+        let prometheus_port = ports::free_port();
         Self { dir, binary, replicas, port, tls_port, status_port, env: Vec::new(), monitoring: false, prometheus_port }
     }
 }

@@ -3,12 +3,12 @@
 
 use std::{path::Path, time::Duration};
 
-use reqwest::header::ACCEPT;
-use tempfile::TempDir;
-use xtask::{
+use harness::{
     app::{App, AppSpec},
     redis::Redis,
 };
+use reqwest::header::ACCEPT;
+use tempfile::TempDir;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_visit-counter");
 
@@ -67,7 +67,7 @@ impl TestApp {
     /// response), or the log as it is after 5 s.
     pub fn log_with(&self, needle: &str) -> String {
         let mut log = String::new();
-        let _ = xtask::wait::until(needle, std::time::Duration::from_secs(5), || {
+        let _ = harness::wait::until(needle, std::time::Duration::from_secs(5), || {
             log = self.app.log();
             log.contains(needle)
         });

@@ -3,20 +3,15 @@
 //! nothing defined is left unused, `memory_limiter` comes first and `batch` right after it, the Collector's
 //! components are the ones its build manifest (`images/otel-collector/manifest.yaml`) compiles in, under their
 //! current names, and the ports agree with what compose and prometheus.yml expect. The Prometheus names of the
-//! spanmetrics series are derived here from the connector's settings, for the dashboard test
-//! (tests/api/dashboard.rs). The real binaries loading these files is checked where they are built (see
+//! spanmetrics series, derived from the connector's settings (tests/common/shipped.rs) for the dashboard test
+//! (tests/twin/dashboard.rs), are checked here. The real binaries loading these files is checked where they are built (see
 //! `images/`).
 
 use std::collections::BTreeSet;
 
 use serde_yaml::Value;
 
-use crate::compose_policy::{compose, dotenv, root};
-
-pub fn config(path: &str) -> Value {
-    let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use crate::shipped::{compose, config, dotenv, root, spanmetrics_series};
 
 fn names(section: &Value) -> BTreeSet<String> {
     section.as_mapping().into_iter().flatten().filter_map(|(k, _)| k.as_str().map(str::to_owned)).collect()
@@ -141,22 +136,6 @@ fn jaeger_stores_a_bounded_number_of_traces_and_its_pipeline_references_what_exi
     let grpc = jaeger["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"].as_str().unwrap();
     let sent_to = collector["exporters"]["otlp_grpc/jaeger"]["endpoint"].as_str().unwrap();
     assert_eq!(sent_to.rsplit(':').next(), grpc.rsplit(':').next(), "the Collector sends where Jaeger listens");
-}
-
-/// The Prometheus names of the series the spanmetrics connector exports, from its settings: the namespace
-/// (default `traces.span.metrics`) with dots as underscores, `_calls_total`, and the duration histogram in the unit
-/// configured (default `ms`, named `milliseconds` by the Prometheus exporter; `s`, `seconds`).
-pub fn spanmetrics_series() -> Vec<String> {
-    let collector = config("observability/otel-collector/config.yaml");
-    let connector = &collector["connectors"]["spanmetrics"];
-    let namespace = connector["namespace"].as_str().unwrap_or("traces.span.metrics").replace('.', "_");
-    let unit = match connector["histogram"]["unit"].as_str().unwrap_or("ms") {
-        "s" => "seconds",
-        _ => "milliseconds",
-    };
-    let mut series = vec![format!("{namespace}_calls_total")];
-    series.extend(["bucket", "sum", "count"].map(|s| format!("{namespace}_duration_{unit}_{s}")));
-    series
 }
 
 #[test]

@@ -7,24 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 
-/// The compose file with `<<` merge keys applied, as compose reads it.
-pub fn compose() -> Value {
-    let text = std::fs::read_to_string(root().join("docker-compose.yml")).expect("docker-compose.yml");
-    let mut value: Value = serde_yaml::from_str(&text).expect("valid YAML");
-    value.apply_merge().expect("merge keys");
-    value
-}
-
-pub fn root() -> std::path::PathBuf {
-    xtask::paths::workspace_root()
-}
-
-/// `.env` as key -> value (compose interpolates `${VAR}` from it).
-pub fn dotenv() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(root().join(".env")).expect(".env");
-    let pairs = text.lines().filter(|l| !l.trim_start().starts_with('#')).filter_map(|l| l.split_once('='));
-    pairs.map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect()
-}
+use crate::shipped::{compose, dotenv, root};
 
 fn strings(value: &Value) -> Vec<String> {
     value.as_sequence().map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
@@ -134,7 +117,7 @@ fn only_web_reaches_redis_and_nginx_reaches_only_web() {
     }
     let redis = &compose["services"]["redis"];
     assert!(redis["ports"].is_null(), "redis is never published");
-    // AOF, fsync and memory policy live in redis/redis.conf (tests/api/redis_config.rs): compose passes no flags.
+    // AOF, fsync and memory policy live in redis/redis.conf (tests/twin/redis_config.rs): compose passes no flags.
     assert_eq!(strings(&redis["command"]), ["redis-server", "/usr/local/etc/redis/redis.conf"], "the shipped config");
     let mount = "./redis/redis.conf:/usr/local/etc/redis/redis.conf:ro";
     assert!(strings(&redis["volumes"]).contains(&mount.into()), "redis/redis.conf mounted read-only");

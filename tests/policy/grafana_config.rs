@@ -5,7 +5,7 @@
 
 use std::{os::unix::fs::PermissionsExt, process::Command};
 
-use crate::compose_policy::{compose, root};
+use crate::shipped::{compose, root};
 
 #[test]
 fn grafana_is_anonymous_read_only_with_a_generated_admin_password_and_provisioned_from_the_repository() {

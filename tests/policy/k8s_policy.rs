@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use crate::compose_policy::root;
+use crate::shipped::root;
 
 /// What `kubectl kustomize` renders for each kustomization, as (directory, objects); rendered once per test binary
 /// (the credentials script must not run twice at once).

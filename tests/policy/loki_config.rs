@@ -11,9 +11,9 @@ use std::{collections::BTreeSet, os::unix::fs::PermissionsExt};
 use serde_yaml::Value;
 
 use crate::{
-    collector_config::{config, list},
-    compose_policy::{compose, members, root},
-    dashboard::{dashboards, panels},
+    collector_config::list,
+    compose_policy::members,
+    shipped::{compose, config, dashboards, panels, root},
 };
 
 const COLLECTOR: &str = "observability/otel-collector/config.yaml";

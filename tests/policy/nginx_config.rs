@@ -5,9 +5,9 @@ use std::{collections::BTreeSet, fs::OpenOptions, io::Write, process::Command, t
 
 use nix::{sys::signal::Signal, unistd::Pid};
 
-use xtask::nginx::NginxSpec;
+use harness::nginx::NginxSpec;
 
-use crate::compose_policy::{compose, root};
+use crate::shipped::{compose, root};
 
 /// compose's `NGINX_*` variables for the nginx service (the filter itself excluded: it is the image's, not ours).
 fn compose_variables() -> Vec<(String, String)> {
@@ -61,7 +61,7 @@ fn the_access_log_cap_truncates_the_file_in_place_and_nginx_keeps_appending() {
     let _group = Group(hook.id() as i32);
     assert!(hook.wait().unwrap().success(), "the hook returns at once, so NGINX starts");
     let size = || std::fs::metadata(&file).unwrap().len();
-    xtask::wait::until("the file to be truncated", Duration::from_secs(5), || size() == 0).unwrap();
+    harness::wait::until("the file to be truncated", Duration::from_secs(5), || size() == 0).unwrap();
     nginx.write_all(b"{\"status\":200}\n").unwrap();
 
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"status\":200}\n", "appended at the new end");

@@ -11,7 +11,7 @@ use std::{
 
 use serde_yaml::Value;
 
-use crate::compose_policy::root;
+use crate::shipped::root;
 
 fn prometheus_dir() -> PathBuf {
     root().join("observability").join("prometheus")

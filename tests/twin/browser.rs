@@ -82,7 +82,7 @@ fn visit(browser: &mut Browser, session: &str, url: &str, (width, height, mobile
     // Asked of the page rather than taken from a load event, which may belong to the previous document.
     let complete =
         json!({ "expression": "document.readyState === 'complete' && location.href", "returnByValue": true });
-    let loaded = xtask::wait::until(url, std::time::Duration::from_secs(30), || {
+    let loaded = harness::wait::until(url, std::time::Duration::from_secs(30), || {
         let answer = browser.call(Some(session), "Runtime.evaluate", complete.clone());
         answer.is_ok_and(|a| a["result"]["value"] == url)
     });
@@ -105,9 +105,9 @@ fn assert_accessible(page: &Value, title: &str, (width, _, _): Viewport) {
 fn screenshot(browser: &mut Browser, session: &str, name: &str) {
     let shot = browser.call(Some(session), "Page.captureScreenshot", json!({ "format": "png" })).expect("screenshot");
     let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap_or("")).expect("base64");
-    let mut dirs = vec![xtask::paths::target_dir().join("screenshots")];
+    let mut dirs = vec![harness::paths::target_dir().join("screenshots")];
     if std::env::var_os("UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
-        dirs.push(xtask::paths::workspace_root().join("docs").join("screenshots"));
+        dirs.push(harness::paths::workspace_root().join("docs").join("screenshots"));
     }
     for dir in dirs {
         std::fs::create_dir_all(&dir).expect("screenshot dir");
@@ -136,7 +136,8 @@ fn console_errors(events: &[Value]) -> Vec<&Value> {
 /// in the light and in the dark scheme.
 #[test]
 fn text_colours_meet_wcag_aa_contrast_in_light_and_dark() {
-    let css = std::fs::read_to_string(xtask::paths::workspace_root().join("src/routes/style.css")).expect("style.css");
+    let css =
+        std::fs::read_to_string(harness::paths::workspace_root().join("src/routes/style.css")).expect("style.css");
     // `--name: #rrggbb` declarations: the first of each name is the light scheme, the second the dark one.
     let mut schemes: [std::collections::BTreeMap<String, [f64; 3]>; 2] = Default::default();
     for declaration in css.split("--").skip(1) {

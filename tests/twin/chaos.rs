@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use xtask::chaos::{self, Scenario, Settings, faults::Native, verdict::Report};
+use harness::chaos::{self, Scenario, Settings, faults::Native, verdict::Report};
 
 use crate::{helpers::heavy_load, stack::spawn_stack_with};
 

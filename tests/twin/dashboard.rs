@@ -1,19 +1,16 @@
-//! The Grafana dashboard (`dashboards/*.json`) against the provisioning and the real Prometheus
-//! of the native twin: every datasource uid it names is provisioned, and under a short load every query of every
-//! panel (found by walking the JSON, so a new panel is covered without touching this file) returns data. The only
-//! queries not run are those on series that only the Collector produces (no Collector runs here); they are listed,
-//! and their metric names must be the ones the configured spanmetrics connector or the Collector itself exports.
-//! LogQL queries (Loki datasource) cannot run here either: tests/api/loki_config.rs checks them statically.
+//! The Grafana dashboard (`dashboards/*.json`) against the real Prometheus of the native twin: under a short load
+//! every query of every panel (found by walking the JSON, so a new panel is covered without touching this file)
+//! returns data. The only queries not run are those on series that only the Collector produces (no Collector runs
+//! here); they are listed, and their metric names must be the ones the configured spanmetrics connector or the
+//! Collector itself exports. LogQL queries (Loki datasource) cannot run here either: tests/policy/loki_config.rs
+//! checks them statically, and tests/policy/dashboard.rs that every datasource they name is provisioned.
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
 use crate::{
-    collector_config::spanmetrics_series,
-    compose_policy::root,
     helpers::heavy_load,
     prometheus_api::{Api, background_load},
+    shipped::{dashboards, panels, spanmetrics_series},
     stack::spawn_monitored_stack,
 };
 
@@ -24,47 +21,6 @@ const COLLECTOR_OWN: [&str; 3] = [
     "otelcol_receiver_refused_spans_total",
     "otelcol_exporter_send_failed_spans_total",
 ];
-
-pub fn dashboards() -> Vec<(String, Value)> {
-    let dir = root().join("dashboards");
-    let files = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"));
-    files
-        .map(|p| (p.display().to_string(), serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()))
-        .collect()
-}
-
-/// Every panel, rows' nested panels included.
-pub fn panels(dashboard: &Value) -> Vec<Value> {
-    let mut out = Vec::new();
-    for panel in dashboard["panels"].as_array().unwrap() {
-        out.extend(panel["panels"].as_array().cloned().unwrap_or_default());
-        out.push(panel.clone());
-    }
-    out
-}
-
-/// Every `"uid"` under a `"datasource"` key anywhere in `value`.
-fn datasource_uids(value: &Value, out: &mut BTreeSet<String>) {
-    match value {
-        Value::Object(map) => map.iter().for_each(|(k, v)| {
-            if let (true, Some(uid)) = (k == "datasource", v["uid"].as_str()) {
-                out.insert(uid.to_owned());
-            }
-            datasource_uids(v, out);
-        }),
-        Value::Array(items) => items.iter().for_each(|v| datasource_uids(v, out)),
-        _ => {}
-    }
-}
-
-fn provisioned_uids() -> BTreeSet<String> {
-    let path = root().join("observability/grafana/provisioning/datasources/datasources.yaml");
-    let config: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    config["datasources"].as_sequence().unwrap().iter().map(|d| d["uid"].as_str().unwrap().to_owned()).collect()
-}
 
 /// The metric names in `expr` that only a Collector serves.
 fn collector_only(expr: &str) -> Vec<String> {
@@ -78,31 +34,6 @@ fn substitute(expr: &str) -> String {
         .replace("$__interval", "15s")
         .replace("$__range", "5m")
         .replace("$replica", ".*")
-}
-
-#[test]
-fn every_datasource_the_dashboards_use_is_provisioned_with_exemplars_linked_to_jaeger() {
-    let provisioned = provisioned_uids();
-    for (file, dashboard) in dashboards() {
-        let mut used = BTreeSet::new();
-        datasource_uids(&dashboard, &mut used);
-        assert!(!used.is_empty() && used.is_subset(&provisioned), "{file}: uses {used:?}, provisioned {provisioned:?}");
-        for panel in panels(&dashboard).iter().filter(|p| p["type"] != "row") {
-            assert!(
-                panel["datasource"]["uid"].is_string(),
-                "{file}: panel {} names its datasource by uid",
-                panel["title"]
-            );
-            for target in panel["targets"].as_array().unwrap() {
-                assert!(target["datasource"]["uid"].is_string(), "{file}: {} {}", panel["title"], target["refId"]);
-            }
-        }
-        let replica = dashboard["templating"]["list"].as_array().unwrap().iter().any(|v| v["name"] == "replica");
-        assert!(replica, "{file}: a replica variable");
-    }
-    let path = root().join("observability/grafana/provisioning/datasources/datasources.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains("exemplarTraceIdDestinations") && text.contains("datasourceUid: jaeger"), "exemplar links");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,18 +1,30 @@
 //! The public edge while Redis is down. Every replica shares Redis, so a replica's 503 is an answer, not a failed
 //! replica: NGINX must keep them all in rotation. Seen on compose before: `/readyz` through NGINX 503, 503, then 502
-//! "no live upstreams" for every route for `fail_timeout`. And `/readyz` is not the public's to ask.
+//! "no live upstreams" for every route for `fail_timeout`. And `/readyz` is not the public's to ask, nor is the client
+//! address a caller claims in `X-Forwarded-For` taken for the real one.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
 use axum::{Router, http::StatusCode as AppStatus, routing::get};
+use harness::{
+    nginx::{Nginx, NginxSpec},
+    sink::Sink,
+};
 use nix::sys::signal::Signal;
+use opentelemetry_proto::tonic::trace::v1::{Span, span::SpanKind};
 use reqwest::StatusCode;
-use xtask::nginx::{Nginx, NginxSpec};
 
-use crate::{helpers::client, stack::spawn_stack};
+use crate::{
+    helpers::client,
+    otlp::{attr, hex, server_span_id},
+    stack::{spawn_stack, spawn_stack_with},
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_redis_down_nginx_answers_503_or_404_and_keeps_serving_healthz_and_pages() {
@@ -54,10 +66,10 @@ async fn readyz_is_not_served_at_the_public_edge_but_on_each_replica() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_app_503_is_passed_on_once_and_never_marks_a_replica_failed() {
     let dir = tempfile::tempdir().unwrap();
-    xtask::init::ensure_tls(&dir.path().join("tls")).unwrap();
+    harness::init::ensure_tls(&dir.path().join("tls")).unwrap();
     let hits = Arc::new(AtomicUsize::new(0));
     let (first, second) = (stand_in(hits.clone()).await, stand_in(hits.clone()).await);
-    let ports = xtask::wait::free_port;
+    let ports = harness::ports::free_port;
     let nginx = Nginx::start(&NginxSpec {
         dir: dir.path().join("nginx"),
         port: ports(),
@@ -94,4 +106,31 @@ async fn stand_in(hits: Arc<AtomicUsize>) -> u16 {
         Router::new().route("/busy", get(counted(AppStatus::SERVICE_UNAVAILABLE))).fallback(counted(AppStatus::OK));
     tokio::spawn(async move { axum::serve(listener, app).await });
     port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_x_forwarded_for_through_nginx_does_not_become_the_client_address() {
+    let mut receiver = Sink::keeping().expect("the OTLP sink starts");
+    let t = spawn_stack_with(1, &receiver.env("100"));
+    let forged = "203.0.113.7";
+
+    let response = t.http.get(t.url("/count")).header("x-forwarded-for", forged).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // The span the replica answered with (its traceparent), among everything exported until it arrives.
+    let span_id = server_span_id(&response);
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    let mut server: Option<Span> = None;
+    while server.is_none() {
+        let export = receiver.next_traces(end.saturating_duration_since(std::time::Instant::now())).await;
+        let export = export.expect("the request's server span is exported within 10 s");
+        let spans = export.resource_spans.into_iter().flat_map(|r| r.scope_spans).flat_map(|s| s.spans);
+        server = spans.into_iter().find(|s| hex(&s.span_id) == span_id);
+    }
+    let server = server.unwrap();
+
+    assert_eq!(server.kind, SpanKind::Server as i32);
+    // NGINX is the public edge: the client is the peer NGINX saw (loopback here), never what the caller claims.
+    assert_eq!(attr(&server.attributes, "client.address").as_deref(), Some("127.0.0.1"));
+    let leaked: Vec<_> = server.attributes.iter().filter(|kv| format!("{:?}", kv.value).contains(forged)).collect();
+    assert!(leaked.is_empty(), "the forged address is in no attribute: {leaked:?}");
 }

@@ -1,12 +1,12 @@
-//! The real Prometheus on the native twin, started from the shipped config and rules (`xtask::prometheus`): the
+//! The real Prometheus on the native twin, started from the shipped config and rules (`harness::prometheus`): the
 //! twin's override touches nothing but target lists, every target is up, and under a little load every recording
 //! rule produces a series and no rule fails to evaluate. And the Redis exporter's ACL user: every command of a
 //! scrape allowed, nothing that writes.
 
+use harness::prometheus::{self, DISCOVERY_KEYS, DROPPED, OVERRIDDEN, Targets};
 use serde_yaml::Value as Yaml;
-use xtask::prometheus::{self, DISCOVERY_KEYS, DROPPED, OVERRIDDEN, Targets};
 
-use xtask::{
+use harness::{
     exporters::{Exporter, RedisLogin},
     init::Credentials,
     redis::{Acl, Redis},
@@ -152,9 +152,9 @@ async fn redis_exporter_scrapes_without_a_permission_error_and_reports_command_l
         password_file: &t.stack.dir.join("credentials").join("exporter").join("exporter.password"),
     };
     let logs = tempfile::tempdir().unwrap();
-    let exporter = Exporter::redis(logs.path(), xtask::wait::free_port(), &login).expect("redis_up 1");
+    let exporter = Exporter::redis(logs.path(), harness::ports::free_port(), &login).expect("redis_up 1");
 
-    let scrape = || xtask::http::get(exporter.port, "/metrics").map(|(_, body)| body).unwrap_or_default();
+    let scrape = || harness::http::get(exporter.port, "/metrics").map(|(_, body)| body).unwrap_or_default();
     let (first, second) = (scrape(), scrape());
     let log = std::fs::read_to_string(logs.path().join("redis-exporter.log")).unwrap();
 

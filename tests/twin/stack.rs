@@ -1,15 +1,15 @@
 //! Through NGINX on the native twin: Redis with ACL users, three replicas and NGINX rendered from the shipped
-//! templates (`xtask::stack`, the code behind `cargo xtask stack up`), on random loopback ports.
+//! templates (`harness::stack`, the code behind `cargo xtask stack up`), on random loopback ports.
 
 use std::{collections::HashMap, process::Command, time::Duration};
 
 use futures::{StreamExt, future::join_all, stream};
-use reqwest::{StatusCode, header};
-use tempfile::TempDir;
-use xtask::{
+use harness::{
     redis::{Acl, Redis},
     stack::{Stack, StackSpec},
 };
+use reqwest::{StatusCode, header};
+use tempfile::TempDir;
 
 use crate::helpers::{BINARY, client, heavy_load};
 
@@ -136,7 +136,7 @@ async fn answers_carry_a_request_id_security_headers_and_a_json_access_log_line(
     assert_eq!(own["trace_id"].as_str(), Some(started.as_str()), "the replica's trace");
     // The same line in the file compose's Collector reads (filelog receiver) and sends to Loki.
     let in_file = || std::fs::read_to_string(&t.stack.nginx.access_log).is_ok_and(|f| f.lines().any(|l| l == line));
-    xtask::wait::until("the line in the access log file", Duration::from_secs(5), in_file).unwrap();
+    harness::wait::until("the line in the access log file", Duration::from_secs(5), in_file).unwrap();
 }
 
 #[test]

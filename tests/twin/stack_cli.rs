@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use xtask::stack::{
+use harness::stack::{
     Stack, StackSpec,
-    cli::{down, status},
+    detached::{down, status},
     pids,
 };
+use reqwest::StatusCode;
 
 use crate::helpers::{BINARY, client, heavy_load};
 
@@ -70,7 +70,7 @@ async fn a_monitored_stack_detaches_and_down_stops_prometheus_and_the_exporters_
     assert_eq!(roles, ["redis", "web", "nginx", "redis-exporter", "nginx-exporter", "prometheus"]);
     // Polled: the exporters' /metrics asks Redis and NGINX first, which on a loaded machine can take a moment.
     let healthy =
-        xtask::wait::until("status: every process ready", Duration::from_secs(20), || status(&state, true).is_ok());
+        harness::wait::until("status: every process ready", Duration::from_secs(20), || status(&state, true).is_ok());
     healthy.expect("Prometheus and the exporters included");
 
     down(&state, true).unwrap();

@@ -1,15 +1,17 @@
-//! `cargo xtask chaos`: the scenarios on the native twin (started here on free loopback ports, stopped at the end)
-//! or on a running compose stack (`--target compose`), then the verdict table, the timeline SVG and the exit status.
+//! `cargo xtask chaos`: the scenarios of `harness::chaos` on the native twin (started here on free loopback ports,
+//! stopped at the end) or on a running compose stack (`--target compose`), then the verdict table, the timeline SVG
+//! ([`svg`]) and the exit status.
+
+mod svg;
 
 use std::{path::PathBuf, process::Command, time::Duration};
 
-use serde_json::json;
-
-use super::{Scenario, Settings, compose::Compose, faults::Native, svg, verdict};
-use crate::{
+use harness::{
+    chaos::{self, EventKind, Scenario, Settings, compose::Compose, faults::Native, verdict},
     paths,
     stack::{Stack, StackSpec},
 };
+use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
@@ -88,13 +90,13 @@ pub fn run(options: &Options) -> Result<(), String> {
             spec.env.push(("OTEL_SDK_DISABLED".into(), "true".into()));
             let mut stack = Stack::start(&spec)?;
             for &scenario in &options.scenarios {
-                reports.push(super::run(&mut Native { stack: &mut stack }, scenario, &settings)?);
+                reports.push(chaos::run(&mut Native { stack: &mut stack }, scenario, &settings)?);
             }
         }
         Target::Compose => {
             let mut compose = Compose { dir: paths::workspace_root() };
             for &scenario in &options.scenarios {
-                reports.push(super::run(&mut compose, scenario, &settings)?);
+                reports.push(chaos::run(&mut compose, scenario, &settings)?);
             }
         }
     }

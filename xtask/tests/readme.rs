@@ -9,7 +9,7 @@
 
 use std::{collections::BTreeSet, path::Path, process::Command};
 
-use xtask::paths::workspace_root;
+use harness::paths::workspace_root;
 
 fn readme() -> String {
     std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md")

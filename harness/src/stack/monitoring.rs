@@ -1,13 +1,13 @@
 //! The twin's metrics side, as in compose: the Redis and NGINX exporters and Prometheus on the shipped config (with the
-//! twin's override, `xtask::prometheus`), scraping every replica, both exporters and itself.
+//! twin's override, `crate::prometheus`), scraping every replica, both exporters and itself.
 
 use std::path::Path;
 
 use crate::{
     exporters::{Exporter, RedisLogin},
     init::Credentials,
+    ports,
     prometheus::{Prometheus, Targets},
-    wait,
 };
 
 /// Fields drop in order: Prometheus first, then the exporters.
@@ -34,8 +34,8 @@ impl Monitoring {
             user: Credentials::EXPORTER_USER,
             password_file: &watched.credentials.exporter_password_file,
         };
-        let redis_exporter = Exporter::redis(dir, wait::free_port(), &login)?;
-        let nginx_exporter = Exporter::nginx(dir, wait::free_port(), watched.nginx_status_port)?;
+        let redis_exporter = Exporter::redis(dir, ports::free_port(), &login)?;
+        let nginx_exporter = Exporter::nginx(dir, ports::free_port(), watched.nginx_status_port)?;
         let targets = Targets(vec![
             ("web".into(), watched.replica_metrics_ports.clone()),
             ("redis".into(), vec![redis_exporter.port]),

@@ -12,7 +12,7 @@ use std::process::Command;
 use serde_yaml::Value;
 
 use super::{env, find, kind, name, pod_spec, rendered};
-use crate::compose_policy::{compose, dotenv, root};
+use crate::shipped::{compose, dotenv, root};
 
 /// What the local overlay renders: base, observability and the ingress-nginx discovery Role.
 fn overlay() -> &'static [Value] {

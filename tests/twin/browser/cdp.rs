@@ -54,7 +54,7 @@ pub struct Browser {
 impl Browser {
     /// Start headless Chromium, or fail saying how to install it (scripts/test.sh does).
     pub fn launch() -> Result<Self, String> {
-        xtask::paths::require("chromium", "apt-get install chromium; scripts/test.sh installs it")?;
+        harness::paths::require("chromium", "apt-get install chromium; scripts/test.sh installs it")?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let (from_us, to_chromium) = std::io::pipe().map_err(|e| e.to_string())?;
         let (from_chromium, to_us) = std::io::pipe().map_err(|e| e.to_string())?;
@@ -140,7 +140,7 @@ impl Drop for Browser {
     /// has not exited within 5 s.
     fn drop(&mut self) {
         let _ = self.call(None, "Browser.close", json!({}));
-        let exited = xtask::wait::until("chromium to exit", Duration::from_secs(5), || {
+        let exited = harness::wait::until("chromium to exit", Duration::from_secs(5), || {
             self.child.try_wait().is_ok_and(|status| status.is_some())
         });
         if exited.is_err() {
