@@ -1,6 +1,7 @@
 //! The native twin of docker-compose.yml: Redis (AOF, ACL users with generated passwords), N replicas and NGINX
 //! rendered from the shipped templates, all on loopback. [`Stack`] owns its processes and stops them on drop (the
-//! tests); `cargo xtask stack up` detaches them into a pid file that `stack down` and `stack status` read.
+//! tests); `cargo xtask stack up` detaches them into a pid file ([`pids`]) that `stack down` and `stack status` read
+//! ([`detached`]). [`monitoring`]: the exporters and Prometheus.
 //!
 //! State lives under one directory, laid out like compose's volumes:
 //! `data/redis/` (redis-data), `credentials/{redis,web,exporter}/` and `tls/` (written by `deploy/init/`), and `run/`
