@@ -148,3 +148,52 @@ impl Drop for Sink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        io::{Read, Write},
+        net::TcpStream,
+    };
+
+    use super::*;
+
+    /// POST `body` to `path` on the sink; the status code of the answer.
+    fn post(sink: &Sink, path: &str, body: &[u8]) -> u16 {
+        let mut stream = TcpStream::connect(("127.0.0.1", sink.port)).unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.0\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn keeps_each_signals_exports_decoded_and_refuses_what_is_not_one() {
+        let mut sink = Sink::keeping().unwrap();
+        let export = ExportTraceServiceRequest { resource_spans: vec![Default::default()] };
+
+        assert_eq!(post(&sink, "/v1/traces", &export.encode_to_vec()), 200);
+        assert_eq!(post(&sink, "/v1/logs", &ExportLogsServiceRequest::default().encode_to_vec()), 200);
+        assert_eq!(post(&sink, "/v1/traces", b"\xff not protobuf"), 400);
+        assert_eq!(post(&sink, "/v1/metrics", b""), 404);
+
+        assert_eq!(sink.next_traces(Duration::from_secs(5)).await, Some(export));
+        assert!(sink.next_logs(Duration::from_secs(5)).await.is_some());
+        assert_eq!(sink.next_traces(Duration::from_millis(50)).await, None, "nothing else was kept");
+        assert_eq!((sink.requests(), sink.log_requests()), (4, 1));
+    }
+
+    #[tokio::test]
+    async fn a_counting_sink_accepts_everything_and_keeps_nothing() {
+        let mut sink = Sink::start().unwrap();
+
+        assert_eq!(post(&sink, "/v1/logs", b"anything"), 200);
+
+        assert_eq!(sink.next_logs(Duration::from_millis(50)).await, None);
+        assert_eq!((sink.requests(), sink.log_requests()), (1, 1));
+    }
+}
