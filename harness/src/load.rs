@@ -199,7 +199,7 @@ fn closed_unanswered(error: &reqwest::Error) -> bool {
     false
 }
 
-/// `Ok` when `url` points at loopback (127.0.0.0/8, localhost or [::1]): load stays on this machine.
+/// `Ok` when `url` points at loopback (127.0.0.0/8, `localhost` or `[::1]`): load stays on this machine.
 pub fn require_loopback(url: &str) -> Result<(), String> {
     let host = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
     if host.host_str().is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]") {

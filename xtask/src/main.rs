@@ -4,7 +4,7 @@
 //! and prints its results, the work itself is the harness's.
 //!
 //! # Layout
-//! - [`bench`]: `cargo xtask bench`, the benchmark suites and their report.
+//! - [`bench`](mod@bench): `cargo xtask bench`, the benchmark suites and their report.
 //! - [`chaos`]: `cargo xtask chaos`, the verdict table and the timeline picture.
 //! - [`images`]: `cargo xtask images`; [`load`]: `cargo xtask load`; [`stack`]: `cargo xtask stack up|down|status`.
 //! - `src/bin/loki-standin.rs`: the Loki stand-in program the compose stack's images carry.
