@@ -19,7 +19,7 @@ command -v nginx >/dev/null || missing+=(nginx)
 command -v envsubst >/dev/null || missing+=(gettext-base)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
-# Headless Chromium for tests/api/browser.rs (the pages through NGINX, screenshots).
+# Headless Chromium for tests/twin/browser.rs (the pages through NGINX, screenshots).
 command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
     echo "==> installing ${missing[*]}"

@@ -19,15 +19,16 @@ fn run_with_all(vars: &[(&str, &str)]) -> Output {
     let mut child = Command::new(BINARY)
         .env_clear()
         .env("BIND_ADDRESS", "127.0.0.1")
-        .env("PORT", xtask::wait::free_port().to_string())
-        .env("METRICS_PORT", xtask::wait::free_port().to_string())
+        .env("PORT", harness::ports::free_port().to_string())
+        .env("METRICS_PORT", harness::ports::free_port().to_string())
         .envs(vars.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary runs");
-    let exited =
-        xtask::wait::until("the binary to exit", Duration::from_secs(10), || child.try_wait().ok().flatten().is_some());
+    let exited = harness::wait::until("the binary to exit", Duration::from_secs(10), || {
+        child.try_wait().ok().flatten().is_some()
+    });
     if exited.is_err() {
         let _ = child.kill();
     }
@@ -123,7 +124,7 @@ async fn healthcheck_subcommand_reports_liveness_by_exit_code_and_ignores_a_redi
     assert!(outage.status.success(), "Redis down: still live: {}", String::from_utf8_lossy(&outage.stderr));
     // The metrics listener answers, but not /healthz: an answer other than 200 fails too.
     assert_eq!(probe(t.app.metrics_port).status.code(), Some(1), "404 is not healthy");
-    let nothing = probe(xtask::wait::free_port());
+    let nothing = probe(harness::ports::free_port());
     assert_eq!(nothing.status.code(), Some(1), "nothing listening");
     assert!(String::from_utf8_lossy(&nothing.stderr).contains("connect"), "the reason, in one line");
 }

@@ -15,7 +15,7 @@ async fn a_request_in_flight_at_sigterm_completes_and_the_process_exits_0() {
     t.get("/count").await; // warm the pool
     t.redis.cli(&["CLIENT", "PAUSE", "20000", "WRITE"]).unwrap();
     let in_flight = tokio::spawn(t.http.get(t.app.url("/count")).send());
-    xtask::wait::until("the INCR to block on the paused Redis", Duration::from_secs(5), || {
+    harness::wait::until("the INCR to block on the paused Redis", Duration::from_secs(5), || {
         t.redis.cli(&["INFO", "clients"]).is_ok_and(|info| info.contains("blocked_clients:1"))
     })
     .unwrap();
@@ -23,8 +23,8 @@ async fn a_request_in_flight_at_sigterm_completes_and_the_process_exits_0() {
     t.app.signal(Signal::SIGTERM).unwrap();
 
     let port = t.app.port;
-    xtask::wait::until("the listener to close while the request is in flight", Duration::from_secs(5), || {
-        !xtask::wait::listening(port)
+    harness::wait::until("the listener to close while the request is in flight", Duration::from_secs(5), || {
+        !harness::wait::listening(port)
     })
     .unwrap();
     assert!(!in_flight.is_finished(), "the request is still held by Redis");

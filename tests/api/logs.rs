@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use harness::sink::Sink;
 use nix::sys::signal::Signal;
 use opentelemetry_proto::tonic::{logs::v1::LogRecord, resource::v1::Resource};
 use reqwest::StatusCode;
@@ -11,13 +12,13 @@ use reqwest::StatusCode;
 use crate::{
     helpers::{TestApp, spawn_app_with},
     metrics::scrape_sum,
-    otlp::{HttpReceiver, attr, hex, resource_attr, server_span_id, text},
+    otlp::{attr, hex, resource_attr, server_span_id, text},
 };
 
 const PARENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 /// An app exporting spans and logs over OTLP/HTTP to `receiver`, with the batch delays (ms) given.
-async fn exporting_app(receiver: &HttpReceiver, delay_ms: &str, extra: &[(&str, &str)]) -> TestApp {
+async fn exporting_app(receiver: &Sink, delay_ms: &str, extra: &[(&str, &str)]) -> TestApp {
     let mut env = receiver.env(delay_ms).to_vec();
     // As compose: every request traced, so every request line is exported (untraced ones are not).
     env.extend([("OTEL_TRACES_SAMPLER", "parentbased_always_on"), ("OTEL_BLRP_SCHEDULE_DELAY", delay_ms)]);
@@ -26,7 +27,7 @@ async fn exporting_app(receiver: &HttpReceiver, delay_ms: &str, extra: &[(&str, 
 }
 
 /// Log records received until one has the body `body`, or all received by `deadline` (then without it).
-async fn records_until(receiver: &mut HttpReceiver, body: &str, deadline: Duration) -> Vec<(Resource, LogRecord)> {
+async fn records_until(receiver: &mut Sink, body: &str, deadline: Duration) -> Vec<(Resource, LogRecord)> {
     let end = Instant::now() + deadline;
     let mut records = Vec::new();
     while let Some(export) = receiver.next_logs(end.saturating_duration_since(Instant::now())).await {
@@ -48,7 +49,7 @@ fn body_of(record: &LogRecord) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_requests_log_records_carry_its_trace_and_span_ids_and_the_resource_of_its_spans() {
-    let mut receiver = HttpReceiver::start().await;
+    let mut receiver = Sink::keeping().expect("the OTLP sink starts");
     let mut t = exporting_app(&receiver, "100", &[]).await;
     t.redis.stop(Signal::SIGKILL).unwrap();
 
@@ -68,7 +69,7 @@ async fn a_requests_log_records_carry_its_trace_and_span_ids_and_the_resource_of
     assert_eq!((completed.severity_text.as_str(), failed.severity_text.as_str()), ("INFO", "ERROR"));
     assert_eq!(attr(&completed.attributes, "route").as_deref(), Some("/count"));
     assert_eq!(resource_attr(resource, "service.name").as_deref(), Some("visit-counter"));
-    let spans = receiver.next(Duration::from_secs(10)).await.expect("a trace export");
+    let spans = receiver.next_traces(Duration::from_secs(10)).await.expect("a trace export");
     let span_resource = spans.resource_spans[0].resource.as_ref().unwrap();
     let instance = |r: &Resource| resource_attr(r, "service.instance.id");
     assert_eq!(instance(resource), instance(span_resource), "logs and spans share the resource");
@@ -77,7 +78,7 @@ async fn a_requests_log_records_carry_its_trace_and_span_ids_and_the_resource_of
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_exports_the_last_log_records() {
-    let mut receiver = HttpReceiver::start().await;
+    let mut receiver = Sink::keeping().expect("the OTLP sink starts");
     // A schedule far longer than the test: only the flush at exit can deliver these records.
     let mut t = exporting_app(&receiver, "600000", &[]).await;
     let response = t.get("/count").await;
@@ -94,7 +95,7 @@ async fn sigterm_exports_the_last_log_records() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn otel_logs_exporter_none_exports_spans_but_no_log_records_and_stdout_keeps_its_lines() {
-    let mut receiver = HttpReceiver::start().await;
+    let mut receiver = Sink::keeping().expect("the OTLP sink starts");
     let mut t = exporting_app(&receiver, "600000", &[("OTEL_LOGS_EXPORTER", "none")]).await;
     assert_eq!(t.get("/count").await.status(), StatusCode::OK);
     assert!(t.log_with("request completed").contains("request completed"), "the stdout JSON line");
@@ -102,7 +103,7 @@ async fn otel_logs_exporter_none_exports_spans_but_no_log_records_and_stdout_kee
     t.app.signal(Signal::SIGTERM).unwrap();
     assert!(t.app.wait_exit(Duration::from_secs(15)).unwrap().success());
 
-    assert!(receiver.next(Duration::from_secs(10)).await.is_some(), "spans are still exported");
+    assert!(receiver.next_traces(Duration::from_secs(10)).await.is_some(), "spans are still exported");
     // The process has exited: anything it would ever export has been sent by now.
     assert!(receiver.next_logs(Duration::from_millis(500)).await.is_none(), "no log records");
 }
@@ -110,7 +111,7 @@ async fn otel_logs_exporter_none_exports_spans_but_no_log_records_and_stdout_kee
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_log_queue_drops_and_counts_records_and_requests_still_succeed() {
     // A queue of 16 that is never drained during the test (nothing listens): requests must not wait for it.
-    let nowhere = format!("http://127.0.0.1:{}", xtask::wait::free_port());
+    let nowhere = format!("http://127.0.0.1:{}", harness::ports::free_port());
     let env = [
         // As compose: every request traced, so every request line is exported (untraced ones are not).
         ("OTEL_TRACES_SAMPLER", "parentbased_always_on"),
@@ -157,7 +158,7 @@ async fn a_collector_that_never_answers_holds_the_exit_for_one_flush_timeout_not
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_untraced_requests_line_stays_on_stdout_and_only_traced_lines_and_errors_are_exported() {
-    let mut receiver = HttpReceiver::start().await;
+    let mut receiver = Sink::keeping().expect("the OTLP sink starts");
     // New traces never sampled, a sampled caller followed: which request is traced is certain.
     let never = [("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0")];
     let mut t = exporting_app(&receiver, "600000", &never).await;

@@ -1,30 +1,17 @@
-//! Black-box tests: the real `visit-counter` binary against a real `redis-server`, both started per test by the
-//! process harness that `cargo xtask` uses too.
+//! Black-box tests of the app alone: the real `visit-counter` binary against a real `redis-server`, both started per
+//! test by the harness crate (which `cargo xtask` uses too). `redis-server` (and `redis-cli`) is the only program
+//! these tests run; NGINX, Prometheus and the browser are tests/twin, static checks of the shipped files tests/policy.
 
-mod browser;
-mod chaos;
-mod collector_config;
-mod compose_policy;
 mod config;
 mod contract;
 mod counting;
-mod dashboard;
 mod drain;
-mod edge;
-mod grafana_config;
+#[path = "../common/helpers.rs"]
 mod helpers;
-mod k8s_policy;
 mod logs;
-mod loki_config;
 mod metrics;
-mod nginx_config;
+#[path = "../common/otlp.rs"]
 mod otlp;
-mod prometheus_api;
-mod prometheus_rules;
-mod prometheus_twin;
 mod redis_config;
 mod resilience;
-mod stack;
-mod stack_cli;
-mod stack_failover;
 mod telemetry;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use xtask::chaos::{Scenario, Settings, compose::Compose, verdict};
+use harness::chaos::{Scenario, Settings, compose::Compose, verdict};
 
 use crate::project::Project;
 
@@ -22,7 +22,7 @@ pub fn invariants_hold(project: &Project) -> Result<String, String> {
     let mut rows = vec![verdict::table_header().to_owned()];
     let mut broken = Vec::new();
     for scenario in [Scenario::RedisKill, Scenario::RedisTerm, Scenario::ReplicaKill] {
-        let report = xtask::chaos::run(&mut compose, scenario, &settings)?;
+        let report = harness::chaos::run(&mut compose, scenario, &settings)?;
         rows.push(report.row());
         if !report.passed() {
             broken.push(format!("{}: {}", scenario.name(), report.violations.join("; ")));

@@ -1,5 +1,5 @@
 //! Health and hardening as the engine applies them, read from `docker inspect` of the running containers — not from
-//! the compose file (tests/api/compose_policy.rs reads that).
+//! the compose file (tests/policy/compose_policy.rs reads that).
 
 use serde_json::Value;
 

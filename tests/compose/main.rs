@@ -5,7 +5,7 @@
 //! The stack is taken down with its volumes at the end, also when a check fails.
 //!
 //! Without an engine or without the images it fails at once, saying which command sets them up; it never skips.
-//! Grafana is not started (no image of it can exist here; its provisioning is checked by tests/api against the real
+//! Grafana is not started (no image of it can exist here; its provisioning is checked by tests/twin against the real
 //! Prometheus), and Loki's place is taken by the stand-in `cargo xtask images` builds (images/loki/).
 //!
 //! Run: `cargo test --test compose` (scripts/test.sh runs it after `cargo xtask images`).

@@ -8,8 +8,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use harness::load::{Plan, Tally, drive};
 use serde_json::Value;
-use xtask::load::{Plan, Tally, drive};
 
 use crate::{
     project::{Project, poll},
@@ -157,7 +157,7 @@ fn encode(query: &str) -> String {
 /// per request through the published port would exhaust the host's ephemeral ports). Stopped by [`Load::stop`].
 pub struct Load {
     tally: Arc<Tally>,
-    task: tokio::task::JoinHandle<Result<Vec<xtask::load::Record>, String>>,
+    task: tokio::task::JoinHandle<Result<Vec<harness::load::Record>, String>>,
 }
 
 impl Load {

@@ -39,7 +39,7 @@ impl Answer {
 impl Project {
     /// Checks the engine and the images, then `docker compose up --build --wait` of every service but Grafana.
     pub fn start() -> Result<Self, String> {
-        let root = xtask::paths::workspace_root();
+        let root = harness::paths::workspace_root();
         let images = root.join("target").join("images.env");
         if !images.is_file() {
             return Err(format!("{} is missing; build the images with: cargo xtask images", images.display()));

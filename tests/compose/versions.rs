@@ -1,7 +1,7 @@
 //! The pins of `.env` are what runs: each local image reports the version its pin names (major.minor, the contract
 //! of `.env`), so a pin and the image the suite runs cannot drift apart.
 
-use xtask::images::pins::{self, major_minor};
+use harness::images::pins::{self, major_minor};
 
 use crate::project::Project;
 

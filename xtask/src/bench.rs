@@ -25,7 +25,7 @@ mod wrk;
 
 use std::{path::PathBuf, process::Command};
 
-use crate::{paths, sink::Sink};
+use harness::{paths, sink::Sink};
 use report::Table;
 
 #[derive(Debug, clap::Args)]

@@ -1,188 +1,136 @@
-//! `cargo xtask chaos`: load through NGINX while Redis is restarted (SIGTERM and SIGKILL, on the same data) or
-//! replicas are killed or restarted one by one, then a verdict on the invariants of STACK.md (see [`verdict`]).
-//!
-//! The schedule's pauses (how long Redis stays down, how long the load runs between cycles) are the scenario's
-//! behaviour, not synchronisation: every stop and start waits for its process by polling with a deadline.
-//!
-//! # Layout
-//! - [`faults`]: the injector trait and the native twin's implementation; [`compose`]: the Docker one.
-//! - [`probe`]: `/healthz` (and `/readyz` on the replicas' own ports) polled during Redis scenarios; [`verdict`]: the
-//!   checks, table and JSON; [`svg`]: the timeline picture; [`cli`]: the command.
+//! `cargo xtask chaos`: the scenarios of `harness::chaos` on the native twin (started here on free loopback ports,
+//! stopped at the end) or on a running compose stack (`--target compose`), then the verdict table, the timeline SVG
+//! ([`svg`]) and the exit status.
 
-pub mod cli;
-pub mod compose;
-pub mod faults;
-pub mod probe;
-pub mod svg;
-pub mod verdict;
+mod svg;
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
+use std::{path::PathBuf, process::Command, time::Duration};
+
+use harness::{
+    chaos::{self, EventKind, Scenario, Settings, compose::Compose, faults::Native, verdict},
+    paths,
+    stack::{Stack, StackSpec},
 };
+use serde_json::json;
 
-use nix::sys::signal::Signal;
-
-use crate::load::{self, Plan, Tally};
-use faults::Faults;
-use verdict::Report;
-
-/// What a scenario does to the stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Scenario {
-    /// Redis stopped with SIGTERM (AOF flushed), kept down, started again: every cycle.
-    RedisTerm,
-    /// Redis killed with SIGKILL (crash), kept down, started again: every cycle.
-    RedisKill,
-    /// One replica killed with SIGKILL under load, kept down, started again: every cycle (next replica each time).
-    ReplicaKill,
-    /// Every replica in turn out of the balancer, stopped with SIGTERM, started again and put back (cycle = all).
-    Rolling,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Start the native twin (Redis, replicas, NGINX on loopback) and inject faults by pid.
+    Native,
+    /// A compose stack already up in this directory (`docker compose up`); faults through the Docker CLI.
+    Compose,
 }
 
-impl Scenario {
-    pub fn name(self) -> &'static str {
-        match self {
-            Scenario::RedisTerm => "redis SIGTERM",
-            Scenario::RedisKill => "redis SIGKILL",
-            Scenario::ReplicaKill => "replica SIGKILL",
-            Scenario::Rolling => "rolling restart",
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    #[arg(long, value_enum, default_value_t = Target::Native)]
+    pub target: Target,
+    /// Scenarios to run, in order.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Scenario::RedisTerm, Scenario::RedisKill, Scenario::ReplicaKill, Scenario::Rolling])]
+    pub scenarios: Vec<Scenario>,
+    /// Faults per scenario (a rolling-restart cycle restarts every replica once).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub cycles: u16,
+    /// Concurrent /count requests.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// How long a stopped process stays down, in ms.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(0..=30_000))]
+    pub down_ms: u64,
+    /// Load before, between and after faults, in ms.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub between_ms: u64,
+    /// Load after each replica fault, in ms: more than NGINX's fail_timeout (5 s), or every replica ends up skipped.
+    #[arg(long, default_value_t = 6000)]
+    pub replica_gap_ms: u64,
+    /// No request may take longer than this, in ms.
+    #[arg(long, default_value_t = 1000)]
+    pub bound_ms: u64,
+    /// Target for the time from Redis accepting connections to the first success, in ms.
+    #[arg(long, default_value_t = 1000)]
+    pub recovery_target_ms: u64,
+    /// Native twin: number of replicas.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub replicas: u16,
+    /// Native twin: run the release build.
+    #[arg(long)]
+    pub release: bool,
+    /// Where the timeline SVG goes (default: <target>/xtask/chaos/timeline.svg).
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// One JSON document on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Options {
+    pub fn settings(&self) -> Settings {
+        Settings {
+            cycles: usize::from(self.cycles),
+            concurrency: usize::from(self.concurrency),
+            down: Duration::from_millis(self.down_ms),
+            between: Duration::from_millis(self.between_ms),
+            replica_gap: Duration::from_millis(self.replica_gap_ms),
+            bound: Duration::from_millis(self.bound_ms),
+            recovery_target: Duration::from_millis(self.recovery_target_ms),
         }
     }
-
-    pub fn restarts_redis(self) -> bool {
-        matches!(self, Scenario::RedisTerm | Scenario::RedisKill)
-    }
 }
 
-/// How hard and how long.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub cycles: usize,
-    pub concurrency: usize,
-    /// How long the stopped process stays down.
-    pub down: Duration,
-    /// Load before the first fault, between cycles and after the last one.
-    pub between: Duration,
-    /// Load after each replica fault. NGINX skips a replica that failed once for `fail_timeout` (5 s): faults closer
-    /// together than that leave no replica in rotation ("no live upstreams"), which would measure NGINX, not the fault.
-    pub replica_gap: Duration,
-    /// No request may take longer than this (the client timeout is set a little above it).
-    pub bound: Duration,
-    /// The longest acceptable time from Redis accepting connections to the first success.
-    pub recovery_target: Duration,
-}
-
-/// A mark on the timeline: what happened to which process, when.
-#[derive(Clone, Debug)]
-pub struct Event {
-    pub at: Duration,
-    pub kind: EventKind,
-    pub target: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    /// The signal was sent.
-    Stop(Signal),
-    /// The process has exited.
-    Down,
-    /// It is being started again.
-    Start,
-    /// It serves again (Redis: answers PING; a replica: listens).
-    Up,
-}
-
-/// Run `scenario` against `faults` and judge it.
-pub fn run(faults: &mut dyn Faults, scenario: Scenario, settings: &Settings) -> Result<Report, String> {
-    let runtime = load::runtime()?;
-    let before = faults.counter()?;
-    let plan = Plan {
-        url: faults.count_url(),
-        concurrency: settings.concurrency,
-        rate: None,
-        duration: Duration::from_secs(600),
-        max_requests: u64::MAX,
-        timeout: settings.bound + Duration::from_secs(1),
-    };
-    let tally = Arc::new(Tally::default());
-    let epoch = Instant::now();
-    let load = runtime.spawn({
-        let tally = tally.clone();
-        async move { load::drive(&plan, epoch, tally).await }
-    });
-    let progress = runtime.spawn(load::summary::progress(tally.clone(), epoch, scenario.name()));
-    let paths = faults.probe_paths();
-    let probe = scenario.restarts_redis().then(|| probe::Probe::start(faults.probe_ports(), paths, epoch));
-    let mut events = Vec::new();
-    let schedule = inject(faults, scenario, settings, epoch, &mut events);
-    tally.stop();
-    let records = runtime.block_on(load).map_err(|e| format!("load: {e}"))?;
-    progress.abort();
-    eprintln!("\r{}", load::summary::line(&tally, epoch, scenario.name()));
-    let answers = probe.map(probe::Probe::finish).unwrap_or_default();
-    schedule?;
-    let records = records?;
-    let after = faults.counter()?;
-    let readiness = scenario.restarts_redis() && paths.contains(&"/readyz");
-    let ready_after = readiness.then(|| verdict::ready_again(&faults.probe_ports()));
-    let (counted, rotation) = (after - before, faults.has_rotation());
-    Ok(Report::judge(scenario, settings, records, events, answers, counted, ready_after, rotation, epoch.elapsed()))
-}
-
-/// The fault schedule of `scenario`, recording each step in `events`.
-fn inject(
-    faults: &mut dyn Faults,
-    scenario: Scenario,
-    s: &Settings,
-    epoch: Instant,
-    events: &mut Vec<Event>,
-) -> Result<(), String> {
-    let mut mark =
-        |kind: EventKind, target: &str| events.push(Event { at: epoch.elapsed(), kind, target: target.into() });
-    std::thread::sleep(s.between);
-    let replicas = faults.replicas().max(1);
-    for cycle in 0..s.cycles {
-        match scenario {
-            Scenario::RedisTerm | Scenario::RedisKill => {
-                let signal = if scenario == Scenario::RedisTerm { Signal::SIGTERM } else { Signal::SIGKILL };
-                mark(EventKind::Stop(signal), "redis");
-                faults.stop_redis(signal)?;
-                mark(EventKind::Down, "redis");
-                std::thread::sleep(s.down);
-                mark(EventKind::Start, "redis");
-                faults.start_redis()?;
-                mark(EventKind::Up, "redis");
-            }
-            Scenario::ReplicaKill => {
-                let (index, name) = (cycle % replicas, format!("web-{}", cycle % replicas + 1));
-                mark(EventKind::Stop(Signal::SIGKILL), &name);
-                faults.stop_replica(index, Signal::SIGKILL)?;
-                mark(EventKind::Down, &name);
-                std::thread::sleep(s.down);
-                mark(EventKind::Start, &name);
-                faults.start_replica(index)?;
-                mark(EventKind::Up, &name);
-                std::thread::sleep(s.replica_gap.saturating_sub(s.between));
-            }
-            Scenario::Rolling => {
-                for index in 0..replicas {
-                    let name = format!("web-{}", index + 1);
-                    // As an orchestrator does: out of the balancer first, so no request is routed to a replica
-                    // whose port is about to close; then SIGTERM (it drains), start, and back in once ready.
-                    faults.set_out_of_rotation(index, true)?;
-                    mark(EventKind::Stop(Signal::SIGTERM), &name);
-                    faults.stop_replica(index, Signal::SIGTERM)?;
-                    mark(EventKind::Down, &name);
-                    mark(EventKind::Start, &name);
-                    faults.start_replica(index)?;
-                    mark(EventKind::Up, &name);
-                    faults.set_out_of_rotation(index, false)?;
-                    std::thread::sleep(s.replica_gap);
-                }
+pub fn run(options: &Options) -> Result<(), String> {
+    let dir = paths::target_dir().join("xtask").join("chaos");
+    let settings = options.settings();
+    let mut reports = Vec::new();
+    match options.target {
+        Target::Native => {
+            let binary = build(options.release)?;
+            let _ = std::fs::remove_dir_all(&dir);
+            let mut spec = StackSpec::on_free_ports(dir.join("stack"), binary, usize::from(options.replicas));
+            // No Collector runs natively: without this, every replica stop waits 3 s on its last span export.
+            spec.env.push(("OTEL_SDK_DISABLED".into(), "true".into()));
+            let mut stack = Stack::start(&spec)?;
+            for &scenario in &options.scenarios {
+                reports.push(chaos::run(&mut Native { stack: &mut stack }, scenario, &settings)?);
             }
         }
-        std::thread::sleep(s.between);
+        Target::Compose => {
+            let mut compose = Compose { dir: paths::workspace_root() };
+            for &scenario in &options.scenarios {
+                reports.push(chaos::run(&mut compose, scenario, &settings)?);
+            }
+        }
     }
-    Ok(())
+    let svg_path = options.svg.clone().unwrap_or_else(|| dir.join("timeline.svg"));
+    if let Some(parent) = svg_path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(&svg_path, svg::timeline(&reports)).map_err(|e| format!("{}: {e}", svg_path.display()))?;
+    if options.json {
+        let all: Vec<_> = reports.iter().map(verdict::Report::json).collect();
+        println!("{}", json!({ "scenarios": all, "timeline_svg": svg_path }));
+    } else {
+        println!("\n{}", verdict::table_header());
+        reports.iter().for_each(|r| println!("{}", r.row()));
+        for r in reports.iter().filter(|r| !r.passed()) {
+            println!("\n{} broke:", r.scenario.name());
+            r.violations.iter().for_each(|v| println!("- {v}"));
+        }
+        println!("\ntimeline: {}", svg_path.display());
+    }
+    let failed = reports.iter().filter(|r| !r.passed()).count();
+    if failed > 0 { Err(format!("{failed} scenario(s) broke an invariant")) } else { Ok(()) }
+}
+
+fn build(release: bool) -> Result<PathBuf, String> {
+    let profile = if release { "release" } else { "debug" };
+    eprintln!("==> cargo build ({profile})");
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "--quiet", "--package", "visit-counter"]);
+    if release {
+        build.arg("--release");
+    }
+    if !build.status().map_err(|e| format!("cargo build: {e}"))?.success() {
+        return Err("cargo build failed".into());
+    }
+    Ok(paths::target_dir().join(profile).join("visit-counter"))
 }

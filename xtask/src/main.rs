@@ -1,4 +1,19 @@
 //! `cargo xtask <command>`: development commands for visit-counter. Run with no arguments to list them.
+//!
+//! A command line over the `harness` crate, which the tests share: each module here parses one command's options
+//! and prints its results, the work itself is the harness's.
+//!
+//! # Layout
+//! - [`bench`](mod@bench): `cargo xtask bench`, the benchmark suites and their report.
+//! - [`chaos`]: `cargo xtask chaos`, the verdict table and the timeline picture.
+//! - [`images`]: `cargo xtask images`; [`load`]: `cargo xtask load`; [`stack`]: `cargo xtask stack up|down|status`.
+//! - `src/bin/loki-standin.rs`: the Loki stand-in program the compose stack's images carry.
+
+mod bench;
+mod chaos;
+mod images;
+mod load;
+mod stack;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -12,16 +27,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Measure /count through NGINX, telemetry costs, Redis, a soak and the build; write docs/benchmarks.md.
-    Bench(xtask::bench::Options),
+    Bench(bench::Options),
     /// Restart Redis (SIGTERM, SIGKILL) and replicas under load, then check nothing acknowledged was lost.
-    Chaos(xtask::chaos::cli::Options),
+    Chaos(chaos::Options),
     /// Build every image docker-compose.yml needs, without a registry; write target/images.env.
-    Images(xtask::images::Options),
+    Images(images::Options),
     /// Bounded HTTP load on one loopback URL (default: /count through the twin), every request in the summary.
-    Load(xtask::load::Options),
+    Load(load::Options),
     /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see README).
     #[command(subcommand)]
-    Stack(xtask::stack::cli::StackCommand),
+    Stack(stack::StackCommand),
 }
 
 fn main() {
@@ -33,11 +48,11 @@ fn main() {
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Bench(options) => xtask::bench::run(&options),
-        Command::Chaos(options) => xtask::chaos::cli::run(&options),
-        Command::Images(options) => xtask::images::run(&options),
-        Command::Load(options) => xtask::load::run(&options),
-        Command::Stack(command) => xtask::stack::cli::run(&command),
+        Command::Bench(options) => bench::run(&options),
+        Command::Chaos(options) => chaos::run(&options),
+        Command::Images(options) => images::run(&options),
+        Command::Load(options) => load::run(&options),
+        Command::Stack(command) => stack::run(&command),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");

@@ -1,146 +1,166 @@
-//! The native twin of docker-compose.yml: Redis (AOF, ACL users with generated passwords), N replicas and NGINX
-//! rendered from the shipped templates, all on loopback. [`Stack`] owns its processes and stops them on drop (the
-//! tests); `cargo xtask stack up` detaches them into a pid file that `stack down` and `stack status` read.
-//!
-//! State lives under one directory, laid out like compose's volumes:
-//! `data/redis/` (redis-data), `credentials/{redis,web,exporter}/` and `tls/` (written by `deploy/init/`), and `run/`
-//! (rendered NGINX config, pid file, logs, and with monitoring on the exporters and Prometheus; recreated by every
-//! start).
+//! `cargo xtask stack up|down|status`: the native twin (`harness::stack`) as a command, with its state under
+//! `<target>/xtask/stack/`.
 
-pub mod cli;
-pub mod monitoring;
-pub mod pids;
+use std::{path::PathBuf, process::Command};
 
-use std::{path::PathBuf, time::Duration};
-
-use crate::{
-    app::{App, AppSpec},
-    http,
-    init::{self, Credentials},
-    nginx::{Nginx, NginxSpec},
-    redis::Redis,
-    wait,
+use harness::{
+    paths,
+    stack::{
+        Stack, StackSpec,
+        detached::{down, status},
+        pids::{self, Entry},
+    },
 };
-use monitoring::{Monitoring, Watched};
 
-/// How long the whole stack may take to become ready.
-const READY_DEADLINE: Duration = Duration::from_secs(20);
+#[derive(Debug, clap::Subcommand)]
+pub enum StackCommand {
+    /// Start Redis, N replicas and NGINX on 127.0.0.1 (detached) and return once they serve.
+    Up(UpOptions),
+    /// Stop the processes of `stack up` by pid (SIGTERM, SIGKILL after a deadline).
+    Down {
+        /// Also delete the Redis data, the generated credentials and the certificate (like `docker compose down -v`).
+        #[arg(long)]
+        wipe: bool,
+    },
+    /// Probe every process of `stack up`; exit 1 when one is down or not ready.
+    Status {
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
-/// What to start, and where its state lives.
-pub struct StackSpec {
-    pub dir: PathBuf,
-    pub binary: PathBuf,
-    pub replicas: usize,
+#[derive(Debug, clap::Args)]
+pub struct UpOptions {
+    /// Number of visit-counter replicas.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub replicas: u16,
+    /// Run the release binary (built with `cargo build --release`) instead of the debug one.
+    #[arg(long)]
+    pub release: bool,
+    /// Public HTTP port, as in compose.
+    #[arg(long, default_value_t = 5002)]
     pub port: u16,
+    /// Public HTTPS port, as in compose.
+    #[arg(long, default_value_t = 5443)]
     pub tls_port: u16,
+    /// NGINX stub_status port (loopback only).
+    #[arg(long, default_value_t = 8081)]
     pub status_port: u16,
-    /// Extra environment for every replica.
-    pub env: Vec<(String, String)>,
-    /// Also start the exporters and Prometheus (`stack up` does; most tests need only the request path).
-    pub monitoring: bool,
+    /// Prometheus port, as in compose (the exporters get free loopback ports).
+    #[arg(long, default_value_t = 9090)]
     pub prometheus_port: u16,
 }
 
-impl StackSpec {
-    /// A stack in `dir` on free loopback ports (tests run several at once).
-    pub fn on_free_ports(dir: PathBuf, binary: PathBuf, replicas: usize) -> Self {
-        let (port, tls_port, status_port) = (wait::free_port(), wait::free_port(), wait::free_port());
-        let prometheus_port = wait::free_port();
-        Self { dir, binary, replicas, port, tls_port, status_port, env: Vec::new(), monitoring: false, prometheus_port }
+/// The replicas' telemetry settings: every `OTEL_*` variable of the caller's environment; and, for each signal (spans,
+/// log records) whose OTLP endpoint none of them names, that signal's export switched off — no Collector runs
+/// natively, and replicas exporting to nothing would count every span or record as dropped (firing the shipped
+/// `AppDroppingSpans`/`AppDroppingLogs` alerts on the twin's Prometheus) and pay for tracing every request for nothing.
+fn telemetry_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vars.filter(|(k, _)| k.starts_with("OTEL_")).collect();
+    let named = |k: &str| env.iter().any(|(name, v)| name == k && !v.is_empty());
+    let general = named("OTEL_EXPORTER_OTLP_ENDPOINT");
+    let (traces, logs) =
+        (general || named("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), general || named("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"));
+    match (traces, logs) {
+        (false, false) => env.push(("OTEL_SDK_DISABLED".into(), "true".into())),
+        (false, true) => env.push(("OTEL_TRACES_EXPORTER".into(), "none".into())),
+        (true, false) => env.push(("OTEL_LOGS_EXPORTER".into(), "none".into())),
+        (true, true) => {}
+    }
+    env
+}
+
+pub fn run(command: &StackCommand) -> Result<(), String> {
+    let dir = paths::target_dir().join("xtask").join("stack");
+    match command {
+        StackCommand::Up(options) => up(dir, options),
+        StackCommand::Down { wipe } => down(&dir, *wipe),
+        StackCommand::Status { json } => status(&dir, *json),
     }
 }
 
-/// A running stack. Fields drop in order: the monitoring first, NGINX, then the replicas, then Redis.
-pub struct Stack {
-    pub monitoring: Option<Monitoring>,
-    pub nginx: Nginx,
-    pub replicas: Vec<App>,
-    pub redis: Redis,
-    pub dir: PathBuf,
+fn up(dir: PathBuf, options: &UpOptions) -> Result<(), String> {
+    for (program, package) in [
+        ("redis-server", "redis-server"),
+        ("redis-cli", "redis-tools"),
+        ("nginx", "nginx"),
+        ("envsubst", "gettext-base"),
+        ("prometheus", "prometheus"),
+        ("prometheus-redis-exporter", "prometheus-redis-exporter"),
+        ("prometheus-nginx-exporter", "prometheus-nginx-exporter"),
+    ] {
+        paths::require(program, &format!("apt-get install {package}"))?;
+    }
+    if pids::read(&dir)?.iter().any(Entry::alive) {
+        return Err("the stack is already up (cargo xtask stack down first)".into());
+    }
+    let profile = if options.release { "release" } else { "debug" };
+    eprintln!("==> cargo build ({profile})");
+    let mut build = Command::new(env!("CARGO"));
+    build.args(["build", "--quiet", "--package", "visit-counter"]);
+    if options.release {
+        build.arg("--release");
+    }
+    if !build.status().map_err(|e| format!("cargo build: {e}"))?.success() {
+        return Err("cargo build failed".into());
+    }
+    let spec = StackSpec {
+        dir: dir.clone(),
+        binary: paths::target_dir().join(profile).join("visit-counter"),
+        replicas: usize::from(options.replicas),
+        port: options.port,
+        tls_port: options.tls_port,
+        status_port: options.status_port,
+        env: telemetry_env(std::env::vars()),
+        monitoring: true,
+        prometheus_port: options.prometheus_port,
+    };
+    if spec.env.iter().any(|(k, v)| k == "OTEL_SDK_DISABLED" && v == "true") {
+        eprintln!("==> telemetry export off: no Collector runs natively (set OTEL_EXPORTER_OTLP_ENDPOINT to export)");
+    } else if let Some((off, _)) = spec.env.iter().find(|(k, v)| k.ends_with("_EXPORTER") && v == "none") {
+        eprintln!("==> {off}=none: no endpoint named for that signal");
+    }
+    let stack = Stack::start(&spec)?;
+    println!(
+        "up: {} replicas behind http://127.0.0.1:{}/ and https://127.0.0.1:{}/",
+        options.replicas, spec.port, spec.tls_port
+    );
+    println!(
+        "Prometheus: http://127.0.0.1:{}/ (shipped rules; scrapes every replica and both exporters)",
+        spec.prometheus_port
+    );
+    println!("state, logs and data: {}", dir.display());
+    stack.detach()
 }
 
-impl Stack {
-    /// Generate credentials and certificate if missing, start Redis, the replicas, then NGINX; return once every
-    /// replica is ready and a request through NGINX reaches one. Each phase prints one `==>` line on stderr
-    /// (`stack up` and `chaos` show them; tests capture them).
-    pub fn start(spec: &StackSpec) -> Result<Self, String> {
-        let run = spec.dir.join("run");
-        let _ = std::fs::remove_dir_all(&run);
-        std::fs::create_dir_all(&run).map_err(|e| format!("cannot create {}: {e}", run.display()))?;
-        eprintln!("==> credentials and certificate (deploy/init/)");
-        let credentials = Credentials::ensure(&spec.dir.join("credentials"))?;
-        let tls_dir = spec.dir.join("tls");
-        init::ensure_tls(&tls_dir)?;
+#[cfg(test)]
+mod tests {
+    use super::telemetry_env;
 
-        eprintln!("==> redis-server on redis/redis.conf");
-        let mut redis = Redis::stopped(&spec.dir.join("data").join("redis"))?.with_acl(credentials.admin()?);
-        redis.restart()?;
-        eprintln!("==> {} replicas, waiting for /readyz", spec.replicas);
-        let mut replicas = Vec::with_capacity(spec.replicas);
-        for i in 1..=spec.replicas {
-            replicas.push(App::spawn(&replica(spec, &credentials, redis.port(), run.join(format!("web-{i}.log"))))?);
+    fn vars(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn without_an_endpoint_export_is_off_and_other_variables_stay_behind() {
+        let env = telemetry_env(vars(&[("HOME", "/root"), ("OTEL_SERVICE_NAME", "twin")]));
+        assert_eq!(env, [("OTEL_SERVICE_NAME".into(), "twin".into()), ("OTEL_SDK_DISABLED".into(), "true".into())]);
+    }
+
+    #[test]
+    fn a_named_endpoint_is_passed_on_and_only_the_signals_without_one_are_switched_off() {
+        let cases = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", None),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Some("OTEL_LOGS_EXPORTER")),
+            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", Some("OTEL_TRACES_EXPORTER")),
+        ];
+        for (endpoint, switched_off) in cases {
+            let env = telemetry_env(vars(&[(endpoint, "http://127.0.0.1:4318"), ("OTEL_TRACES_SAMPLER", "always_on")]));
+            assert!(env.contains(&(endpoint.into(), "http://127.0.0.1:4318".into())), "{env:?}");
+            assert!(!env.iter().any(|(k, _)| k == "OTEL_SDK_DISABLED"), "{env:?}");
+            let off: Vec<&str> = env.iter().filter(|(_, v)| v == "none").map(|(k, _)| k.as_str()).collect();
+            assert_eq!(off, switched_off.into_iter().collect::<Vec<_>>(), "{endpoint}");
         }
-        for app in &replicas {
-            wait::until("a replica to be ready", READY_DEADLINE, || ready(app.port, "/readyz"))
-                .map_err(|e| format!("{e}\n{}", app.log()))?;
-        }
-        eprintln!("==> nginx on 127.0.0.1:{} (https {})", spec.port, spec.tls_port);
-        let nginx = Nginx::start(&NginxSpec {
-            dir: run.join("nginx"),
-            port: spec.port,
-            tls_port: spec.tls_port,
-            status_port: spec.status_port,
-            tls_dir,
-            upstreams: replicas.iter().map(|a| a.port).collect(),
-            down: Vec::new(),
-        })?;
-        // /healthz: the public edge does not serve /readyz, and the replicas were found ready on their own ports above.
-        wait::until("a replica through nginx", READY_DEADLINE, || ready(nginx.port, "/healthz"))
-            .map_err(|e| format!("{e}\n{}", nginx.log()))?;
-        let monitoring = if spec.monitoring {
-            let watched = Watched {
-                credentials: &credentials,
-                redis_port: redis.port(),
-                nginx_status_port: nginx.status_port,
-                replica_metrics_ports: replicas.iter().map(|a| a.metrics_port).collect(),
-            };
-            eprintln!("==> exporters and prometheus on 127.0.0.1:{}", spec.prometheus_port);
-            Some(Monitoring::start(&run.join("monitoring"), spec.prometheus_port, &watched)?)
-        } else {
-            None
-        };
-        Ok(Self { monitoring, nginx, replicas, redis, dir: spec.dir.clone() })
     }
-
-    /// The counter as Redis has it (read as the admin user: the app's own user may not GET).
-    pub fn counter(&self) -> Result<i64, String> {
-        self.redis.get_i64("visits")
-    }
-
-    /// Write the pid file and leave every process running (for `stack up`).
-    pub fn detach(mut self) -> Result<(), String> {
-        pids::write(&self.dir, &self)?;
-        self.monitoring.iter_mut().for_each(Monitoring::detach);
-        self.nginx.detach();
-        self.replicas.iter_mut().for_each(App::detach);
-        self.redis.detach();
-        Ok(())
-    }
-}
-
-fn replica(spec: &StackSpec, credentials: &Credentials, redis_port: u16, log: PathBuf) -> AppSpec {
-    let mut env = vec![
-        ("REDIS_USERNAME".to_owned(), Credentials::WEB_USER.to_owned()),
-        ("REDIS_PASSWORD_FILE".to_owned(), credentials.web_password_file.display().to_string()),
-        // Several replicas share two cores here, as in compose (FACTS: one worker each is faster).
-        ("TOKIO_WORKER_THREADS".to_owned(), "1".to_owned()),
-        // As compose: every request traced.
-        ("OTEL_TRACES_SAMPLER".to_owned(), "parentbased_always_on".to_owned()),
-    ];
-    env.extend(spec.env.iter().cloned());
-    AppSpec { binary: spec.binary.clone(), redis_port, env, log }
-}
-
-fn ready(port: u16, path: &str) -> bool {
-    http::get(port, path).is_ok_and(|(status, _)| status == 200)
 }

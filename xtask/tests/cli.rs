@@ -28,7 +28,7 @@ fn every_command_has_help() {
 
 #[test]
 fn the_readme_shows_the_listing_as_it_is() {
-    let readme = std::fs::read_to_string(xtask::paths::workspace_root().join("README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(harness::paths::workspace_root().join("README.md")).expect("README.md");
     let out = Command::new(env!("CARGO_BIN_EXE_xtask")).output().expect("xtask runs");
     let listing = String::from_utf8(out.stdout).expect("UTF-8");
     assert!(

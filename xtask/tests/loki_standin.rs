@@ -9,6 +9,7 @@ use std::{
 };
 
 use flate2::{Compression, write::GzEncoder};
+use harness::{http, ports, process::Process};
 use nix::sys::signal::Signal;
 use opentelemetry_proto::tonic::{
     collector::logs::v1::ExportLogsServiceRequest,
@@ -18,7 +19,6 @@ use opentelemetry_proto::tonic::{
 };
 use prost::Message;
 use serde_json::Value;
-use xtask::{http, process::Process, wait};
 
 const TRACE_ID: [u8; 16] =
     [0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c];
@@ -32,7 +32,7 @@ struct StandIn {
 /// The binary on a config that names a free port, as compose starts it; waits for `/ready`.
 fn start() -> StandIn {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = wait::free_port();
+    let port = ports::free_port();
     let config = dir.path().join("config.yaml");
     let yaml = format!("auth_enabled: false\nserver:\n  http_listen_port: {port}\n  grpc_listen_port: 9096\n");
     std::fs::write(&config, yaml).expect("config written");

@@ -16,7 +16,7 @@ use std::{
     process::Command,
 };
 
-use xtask::paths::workspace_root;
+use harness::paths::workspace_root;
 
 /// The most files the README's code tour may name: a newcomer follows it in one sitting.
 const TOUR_MAX: usize = 10;

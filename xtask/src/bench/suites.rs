@@ -1,6 +1,6 @@
 //! The three suites of `cargo xtask bench`, each returning its tables.
 
-use crate::{
+use harness::{
     app::{App, AppSpec},
     redis::Redis,
     stack::{Stack, StackSpec},
@@ -89,7 +89,7 @@ pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
 /// NGINX's master and its workers.
 fn nginx_pids(stack: &Stack) -> Vec<u32> {
     let master = stack.nginx.pid();
-    std::iter::once(master).chain(crate::nginx::children(master)).collect()
+    std::iter::once(master).chain(harness::nginx::children(master)).collect()
 }
 
 /// `/count` with telemetry off, with the app's default sampler (spans and log records exported), the same without
@@ -229,7 +229,7 @@ pub fn build(bench: &Bench) -> Result<Table, String> {
     let _ = std::fs::remove_dir_all(&scratch);
     eprint!("\r==> clean release build{:40}", "");
     let clean = cargo_build(&scratch)?;
-    let main = crate::paths::workspace_root().join("src").join("main.rs");
+    let main = harness::paths::workspace_root().join("src").join("main.rs");
     let text = std::fs::read(&main).map_err(|e| e.to_string())?;
     std::fs::write(&main, &text).map_err(|e| e.to_string())?; // a new mtime: cargo rebuilds the crate only
     eprint!("\r==> incremental release build{:40}", "");
@@ -255,7 +255,7 @@ fn cargo_build(target: &std::path::Path) -> Result<f64, String> {
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "--package", "visit-counter"])
         .env("CARGO_TARGET_DIR", target)
-        .current_dir(crate::paths::workspace_root())
+        .current_dir(harness::paths::workspace_root())
         .status()
         .map_err(|e| format!("cargo build: {e}"))?;
     if !status.success() {
@@ -267,7 +267,7 @@ fn cargo_build(target: &std::path::Path) -> Result<f64, String> {
 /// The environment that points a replica's exporter at the bench's OTLP sink.
 fn exporting(bench: &Bench) -> Vec<(String, String)> {
     vec![
-        ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), format!("http://127.0.0.1:{}", bench.sink.port)),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), bench.sink.endpoint.clone()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into()),
     ]
 }

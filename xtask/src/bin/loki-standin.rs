@@ -1,11 +1,11 @@
 //! `loki-standin -config.file=PATH`: Loki's place in the compose acceptance suite, described in
-//! `xtask::loki_standin`. Listens on every interface at the config's `server.http_listen_port`; SIGTERM or SIGINT
+//! `harness::loki_standin`. Listens on every interface at the config's `server.http_listen_port`; SIGTERM or SIGINT
 //! ends it at once with status 0; a bad argument or an unreadable config ends it with status 1 and one line.
 
 use std::{process::ExitCode, sync::Arc, thread};
 
+use harness::loki_standin::{self, MAX_RECORDS, Records};
 use nix::sys::signal::{SigSet, Signal};
-use xtask::loki_standin::{self, MAX_RECORDS, Records};
 
 fn main() -> ExitCode {
     match run() {

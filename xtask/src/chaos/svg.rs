@@ -4,7 +4,7 @@
 use std::{fmt::Write, time::Duration};
 
 use super::{EventKind, verdict::Report};
-use crate::load::Outcome;
+use harness::load::Outcome;
 
 const BUCKET: Duration = Duration::from_millis(100);
 const WIDTH: f64 = 960.0;
