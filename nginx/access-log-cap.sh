@@ -5,7 +5,7 @@
 # volume) under ~32 MiB: every 30 s, once larger, it is truncated in place. NGINX opens it with O_APPEND and keeps
 # writing at the new end, no signal needed (the image has no logrotate). The Collector's filelog receiver has read all
 # but the last poll interval (200 ms) by then; those few lines are the only loss.
-# ACCESS_LOG_CAP_BYTES and ACCESS_LOG_CAP_INTERVAL (seconds) change the two numbers (tests/api/nginx_config.rs).
+# ACCESS_LOG_CAP_BYTES and ACCESS_LOG_CAP_INTERVAL (seconds) change the two numbers (tests/policy/nginx_config.rs).
 set -eu
 file=${NGINX_ACCESS_LOG_FILE:?}
 max_bytes=${ACCESS_LOG_CAP_BYTES:-33554432}

