@@ -59,7 +59,8 @@ fn client() -> Result<&'static Client, String> {
 
 /// The error and its causes on one line (reqwest's own message names only the URL).
 fn describe(error: &reqwest::Error) -> String {
-    let mut text = if error.is_timeout() { format!("no answer within {TIMEOUT:?}: {error}") } else { error.to_string() };
+    let mut text =
+        if error.is_timeout() { format!("no answer within {TIMEOUT:?}: {error}") } else { error.to_string() };
     let mut source = error.source();
     while let Some(cause) = source {
         text.push_str(&format!(": {cause}"));
