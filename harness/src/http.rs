@@ -1,31 +1,99 @@
-//! A minimal blocking HTTP/1.0 GET on loopback, for probes in `cargo xtask stack status` and readiness waits, where
-//! pulling an HTTP client crate into xtask would cost more than these lines.
+//! A blocking HTTP GET on loopback, for probes in `cargo xtask stack status`, readiness waits and the tests.
+//!
+//! Callers wait for the answer on plain threads and also inside the tests' async runtimes, where reqwest's blocking
+//! client refuses to run. So the request goes to reqwest's async client on a runtime thread of this module's own,
+//! and the caller waits on a channel.
 
 use std::{
-    io::{Read, Write},
-    net::{Ipv4Addr, TcpStream},
+    error::Error as _,
+    sync::{OnceLock, mpsc},
     time::Duration,
 };
 
+/// The whole exchange, from connecting to the last byte of the body.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+struct Client {
+    runtime: tokio::runtime::Runtime,
+    http: reqwest::Client,
+}
+
 /// `GET path` on 127.0.0.1:`port`: the status code and the body, or why there is none (within about two seconds).
 pub fn get(port: u16, path: &str) -> Result<(u16, String), String> {
-    let timeout = Duration::from_secs(2);
-    let mut stream = TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), timeout)
-        .map_err(|e| format!("connect 127.0.0.1:{port}: {e}"))?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .and_then(|()| stream.set_write_timeout(Some(timeout)))
-        .map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: xtask\r\n\r\n")
-        .map_err(|e| format!("send: {e}"))?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| format!("read: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {:?}", text.lines().next().unwrap_or("")))?;
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    Ok((status, body))
+    let client = client()?;
+    let request = client.http.get(format!("http://127.0.0.1:{port}{path}"));
+    let (sender, answer) = mpsc::channel();
+    client.runtime.spawn(async move {
+        let exchange = async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            Ok((status, response.text().await?))
+        };
+        let _ = sender.send(exchange.await.map_err(|e: reqwest::Error| describe(&e)));
+    });
+    answer.recv().map_err(|_| "the HTTP client's runtime stopped".to_owned())?
+}
+
+fn client() -> Result<&'static Client, String> {
+    static CLIENT: OnceLock<Result<Client, String>> = OnceLock::new();
+    let build = || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("xtask-http")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("HTTP client runtime: {e}"))?;
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .user_agent("xtask")
+            // Loopback only, whatever the environment's proxy variables say.
+            .no_proxy()
+            // A fresh connection per probe: one kept from before a restart would reach the old process or fail.
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Client { runtime, http })
+    };
+    CLIENT.get_or_init(build).as_ref().map_err(Clone::clone)
+}
+
+/// The error and its causes on one line (reqwest's own message names only the URL).
+fn describe(error: &reqwest::Error) -> String {
+    let mut text =
+        if error.is_timeout() { format!("no answer within {TIMEOUT:?}: {error}") } else { error.to_string() };
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        io::{Read as _, Write as _},
+        net::TcpListener,
+    };
+
+    #[test]
+    fn status_and_body_also_from_inside_an_async_runtime_and_why_there_is_none() {
+        let port = crate::ports::free_port();
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0; 1024];
+            let n = stream.read(&mut request).unwrap();
+            let answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5\r\nConnection: close\r\n\r\nwait\n";
+            stream.write_all(answer.as_bytes()).unwrap();
+            String::from_utf8_lossy(&request[..n]).into_owned()
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let answer = runtime.block_on(async { super::get(port, "/readyz") });
+        assert_eq!(answer, Ok((503, "wait\n".to_owned())));
+        assert!(server.join().unwrap().starts_with("GET /readyz HTTP/1.1\r\n"));
+
+        let refused = super::get(port, "/readyz").unwrap_err();
+        assert!(refused.contains(&format!("127.0.0.1:{port}")) && refused.contains("refused"), "{refused}");
+    }
 }

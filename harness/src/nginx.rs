@@ -167,17 +167,10 @@ impl Nginx {
 
 /// The processes whose parent is `pid` (NGINX's workers), from `/proc`.
 pub fn children(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|child| {
-            // `pid (comm) state ppid …`; comm may hold spaces and parentheses, so split after the last `)`.
-            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid)
-        })
-        .collect()
+    let Ok(processes) = procfs::process::all_processes() else { return Vec::new() };
+    // A process that exits between the listing and the read of its stat is no child any more.
+    let stats = processes.filter_map(|p| p.ok()?.stat().ok());
+    stats.filter(|s| s.ppid == pid as i32).map(|s| s.pid as u32).collect()
 }
 
 impl Drop for Nginx {
@@ -186,5 +179,17 @@ impl Drop for Nginx {
         if !self.process.is_detached() {
             let _ = self.process.stop(Signal::SIGTERM, Duration::from_secs(5));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn children_are_the_processes_this_one_started() {
+        let mut child = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+        let children = super::children(std::process::id());
+        let _ = child.kill().and_then(|()| child.wait());
+        assert!(children.contains(&child.id()), "{} not in {children:?}", child.id());
+        assert!(!children.contains(&std::process::id()));
     }
 }

@@ -6,7 +6,6 @@
 
 mod cdp;
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::stack::spawn_stack_with;
@@ -31,65 +30,41 @@ const INSPECT: &str = r#"({
 #[test]
 fn the_pages_show_the_count_on_desktop_and_phone_without_errors_or_requests_off_loopback() {
     let t = spawn_stack_with(1, &[("REPLICA_NAME", "web-1")]);
-    let mut browser = Browser::launch().unwrap_or_else(|e| panic!("{e}"));
-    let session = open_tab(&mut browser);
+    let browser = Browser::launch().unwrap_or_else(|e| panic!("{e}"));
     let origin = t.url("/").trim_end_matches('/').to_owned();
 
     for (viewport, device) in [(DESKTOP, "desktop"), (PHONE, "phone")] {
-        let home = visit(&mut browser, &session, &t.url("/"), viewport);
+        let home = visit(&browser, &t.url("/"), viewport);
         assert_accessible(&home, "Visit counter", viewport);
-        screenshot(&mut browser, &session, &format!("home-{device}"));
+        screenshot(&browser, &format!("home-{device}"));
 
-        let page = visit(&mut browser, &session, &t.url("/count"), viewport);
+        let page = visit(&browser, &t.url("/count"), viewport);
         let counter = t.stack.counter().expect("counter");
         assert_eq!(page["count"], json!(counter.to_string()), "the page shows the counter Redis holds: {page}");
         assert_accessible(&page, &format!("Visit count: {counter}"), viewport);
-        screenshot(&mut browser, &session, &format!("count-{device}"));
+        screenshot(&browser, &format!("count-{device}"));
     }
 
-    let requested = urls(&browser.events);
+    let events = browser.events();
+    let requested = urls(&events);
     eprintln!("requests made by the pages: {requested:#?}");
     assert!(requested.iter().any(|u| u.ends_with("/assets/style.css")), "the stylesheet was loaded: {requested:?}");
     let off_loopback: Vec<_> =
         requested.iter().filter(|u| !u.starts_with(&origin) && !u.starts_with("data:")).collect();
     assert!(off_loopback.is_empty(), "requests that left {origin}: {off_loopback:?}");
-    let errors = console_errors(&browser.events);
+    let errors = console_errors(&events);
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 
     // The check above is not blind: a page whose load fails does produce a console error here.
-    visit(&mut browser, &session, &t.url("/no-such-page"), DESKTOP);
-    assert!(!console_errors(&browser.events).is_empty(), "a 404 shows up as a console error");
-}
-
-/// A new tab with the domains whose events the test reads: its flat-mode session id.
-fn open_tab(browser: &mut Browser) -> String {
-    let target = browser.call(None, "Target.createTarget", json!({ "url": "about:blank" })).expect("a tab");
-    let attach = json!({ "targetId": target["targetId"], "flatten": true });
-    let session = browser.call(None, "Target.attachToTarget", attach).expect("attached")["sessionId"].clone();
-    let session = session.as_str().expect("session id").to_owned();
-    for domain in ["Page", "Network", "Runtime", "Log"] {
-        browser.call(Some(&session), &format!("{domain}.enable"), json!({})).expect("domain enabled");
-    }
-    session
+    visit(&browser, &t.url("/no-such-page"), DESKTOP);
+    assert!(!console_errors(&browser.events()).is_empty(), "a 404 shows up as a console error");
 }
 
 /// Load `url` at `viewport`, wait until that document has loaded completely, and return [`INSPECT`]'s answer.
-fn visit(browser: &mut Browser, session: &str, url: &str, (width, height, mobile): Viewport) -> Value {
-    let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile });
-    browser.call(Some(session), "Emulation.setDeviceMetricsOverride", metrics).expect("viewport");
-    let navigated = browser.call(Some(session), "Page.navigate", json!({ "url": url })).expect("navigate");
-    assert!(navigated.get("errorText").is_none(), "{url}: {navigated}");
-    // Asked of the page rather than taken from a load event, which may belong to the previous document.
-    let complete =
-        json!({ "expression": "document.readyState === 'complete' && location.href", "returnByValue": true });
-    let loaded = harness::wait::until(url, std::time::Duration::from_secs(30), || {
-        let answer = browser.call(Some(session), "Runtime.evaluate", complete.clone());
-        answer.is_ok_and(|a| a["result"]["value"] == url)
-    });
-    loaded.unwrap_or_else(|e| panic!("{e}\n{}", browser.log()));
-    let inspect = json!({ "expression": INSPECT, "returnByValue": true });
-    let answer = browser.call(Some(session), "Runtime.evaluate", inspect).expect("evaluate");
-    answer["result"]["value"].clone()
+fn visit(browser: &Browser, url: &str, (width, height, mobile): Viewport) -> Value {
+    browser.set_viewport(width, height, mobile).expect("viewport");
+    browser.navigate(url).unwrap_or_else(|e| panic!("{e}\n{}", browser.log()));
+    browser.evaluate(INSPECT).expect("evaluate")
 }
 
 fn assert_accessible(page: &Value, title: &str, (width, _, _): Viewport) {
@@ -102,9 +77,8 @@ fn assert_accessible(page: &Value, title: &str, (width, _, _): Viewport) {
 }
 
 /// Save the viewport as `<target>/screenshots/<name>.png`, and as `docs/screenshots/<name>.png` when asked to.
-fn screenshot(browser: &mut Browser, session: &str, name: &str) {
-    let shot = browser.call(Some(session), "Page.captureScreenshot", json!({ "format": "png" })).expect("screenshot");
-    let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap_or("")).expect("base64");
+fn screenshot(browser: &Browser, name: &str) {
+    let png = browser.screenshot().expect("screenshot");
     let mut dirs = vec![harness::paths::target_dir().join("screenshots")];
     if std::env::var_os("UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
         dirs.push(harness::paths::workspace_root().join("docs").join("screenshots"));

@@ -36,12 +36,10 @@ impl Entry {
 
     /// Whether the process still runs as the program it was started as.
     pub fn alive(&self) -> bool {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
-        let zombie = stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z'));
-        let comm = std::fs::read_to_string(format!("/proc/{}/comm", self.pid)).unwrap_or_default();
+        let Ok(stat) = procfs::process::Process::new(self.pid as i32).and_then(|p| p.stat()) else { return false };
         // The kernel keeps 15 bytes of the name (`prometheus-redi`).
         let program: String = self.program().chars().take(15).collect();
-        !stat.is_empty() && !zombie && comm.trim() == program
+        stat.state != 'Z' && stat.comm == program
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
-use crate::compose_policy::root;
+use crate::shipped::root;
 
 const SYNC: &str = "edit the source, never the copy, then run scripts/k8s-sync.sh and commit both";
 

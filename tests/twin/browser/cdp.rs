@@ -1,95 +1,81 @@
-//! Headless Chromium driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`: commands in on fd 3,
-//! answers and events out on fd 4, one JSON message per NUL-terminated frame). A pipe, not a debugging port: no
-//! socket for anything else on the machine to reach, and no websocket client needed.
+//! Headless Chromium (Debian's `chromium`) driven over the DevTools protocol by `headless_chrome`: one tab, whose
+//! events the test reads afterwards (requests, console messages, exceptions, log entries).
 //!
-//! Chromium is kept on loopback: every host name resolves to nothing but `127.0.0.1` (`--host-resolver-rules`), no
-//! proxy, no background networking, a fresh profile in a temp dir. The browser process is closed on drop.
+//! Chromium is kept on loopback: its debugging port is one of [`harness::wait::free_port`]'s, every host name resolves
+//! to nothing but `127.0.0.1` (`--host-resolver-rules`), no proxy, no background networking, a fresh profile in a
+//! temp dir. `headless_chrome` closes the browser on drop (`Browser.close`, then the process is killed).
 
 use std::{
-    io::{BufRead, BufReader, Write},
-    os::fd::{AsRawFd, RawFd},
-    os::unix::process::CommandExt,
-    process::{Child, Command, Stdio},
-    sync::mpsc::{Receiver, RecvTimeoutError},
-    time::{Duration, Instant},
+    ffi::OsStr,
+    sync::{Arc, Mutex},
+    time::Duration,
 };
 
+use headless_chrome::{
+    LaunchOptions, Tab,
+    protocol::cdp::{Emulation, Network, Page, types::Event},
+};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-/// Headless, driven over the pipe, a fresh profile that does nothing on its own, and no way off the machine.
-const FLAGS: [&str; 14] = [
-    "--headless",
-    "--remote-debugging-pipe",
-    "--no-first-run",
+/// On top of `headless_chrome`'s own (headless, no GPU, no first run, no background networking, no sync, no
+/// extensions): a profile that does nothing on its own, and no way off the machine.
+const FLAGS: [&str; 7] = [
     "--no-default-browser-check",
-    "--disable-background-networking",
     "--disable-component-update",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--disable-sync",
+    "--disable-quic",
     "--no-proxy-server",
     // Chromium asks Google hosts even with background networking off: every name but the loopback address resolves
     // to nothing, so no request can leave the machine.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--hide-scrollbars",
     "--mute-audio",
-    "--disable-gpu",
 ];
 
 /// How long one command (a page load included) may take.
 const DEADLINE: Duration = Duration::from_secs(30);
 
 pub struct Browser {
-    child: Child,
-    commands: std::io::PipeWriter,
-    messages: Receiver<Value>,
-    next_id: u64,
-    /// Every event seen so far, in order (requests, console messages, exceptions, log entries).
-    pub events: Vec<Value>,
-    /// The profile and Chromium's own log; removed after the process is killed.
+    /// Dropped first: the browser closes before its profile is removed.
+    _chromium: headless_chrome::Browser,
+    tab: Arc<Tab>,
+    events: Arc<Mutex<Vec<Value>>>,
+    /// The profile and Chromium's own log.
     dir: TempDir,
 }
 
 impl Browser {
-    /// Start headless Chromium, or fail saying how to install it (scripts/test.sh does).
+    /// Start headless Chromium with one tab, or fail saying how to install it (scripts/test.sh does).
     pub fn launch() -> Result<Self, String> {
         harness::paths::require("chromium", "apt-get install chromium; scripts/test.sh installs it")?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let (from_us, to_chromium) = std::io::pipe().map_err(|e| e.to_string())?;
-        let (from_chromium, to_us) = std::io::pipe().map_err(|e| e.to_string())?;
-        let log = std::fs::File::create(dir.path().join("chromium.log")).map_err(|e| e.to_string())?;
-        let mut command = Command::new("chromium");
-        command
-            .args(FLAGS)
-            .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| e.to_string())?)
-            .stderr(log);
-        // Chromium's sandbox needs user namespaces it cannot have as root; as any other user it stays on.
-        if running_as_root() {
-            command.arg("--no-sandbox");
-        }
-        let (read_fd, write_fd) = (from_us.as_raw_fd(), to_us.as_raw_fd());
-        // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2) on fds this process owns.
-        unsafe { command.pre_exec(move || onto_fds_3_and_4(read_fd, write_fd)) };
-        let child = command.spawn().map_err(|e| format!("cannot start chromium: {e}"))?;
-        drop((from_us, to_us));
-        let (sender, messages) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(from_chromium);
-            let mut frame = Vec::new();
-            while reader.read_until(0, &mut frame).is_ok_and(|n| n > 0) {
-                frame.pop_if(|b| *b == 0);
-                if let Ok(message) = serde_json::from_slice(&frame)
-                    && sender.send(message).is_err()
-                {
-                    break;
-                }
-                frame.clear();
+        let log = format!("--log-file={}", dir.path().join("chromium.log").display());
+        let options = LaunchOptions {
+            path: Some("chromium".into()),
+            port: Some(harness::ports::free_port()),
+            user_data_dir: Some(dir.path().join("profile")),
+            // Chromium's sandbox needs user namespaces it cannot have as root; as any other user it stays on.
+            sandbox: !running_as_root(),
+            args: FLAGS.iter().map(OsStr::new).chain([OsStr::new(&log)]).collect(),
+            // Events are awaited with their own deadlines; the connection must outlive a quiet page.
+            idle_browser_timeout: Duration::from_secs(300),
+            ..LaunchOptions::default()
+        };
+        let chromium = headless_chrome::Browser::new(options).map_err(|e| format!("cannot start chromium: {e:#}"))?;
+        let tab = chromium.new_tab().map_err(|e| format!("a tab: {e:#}"))?;
+        tab.set_default_timeout(DEADLINE);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&events);
+        tab.add_event_listener(Arc::new(move |event: &Event| {
+            if let Some(event) = as_json(event) {
+                recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(event);
             }
-        });
-        Ok(Self { child, commands: to_chromium, messages, next_id: 0, events: Vec::new(), dir })
+        }))
+        .map_err(|e| e.to_string())?;
+        let network: Network::Enable = serde_json::from_value(json!({})).map_err(|e| e.to_string())?;
+        tab.call_method(network).map_err(|e| format!("Network.enable: {e:#}"))?;
+        tab.enable_runtime().and_then(|t| t.enable_log()).map_err(|e| format!("Runtime/Log.enable: {e:#}"))?;
+        Ok(Self { _chromium: chromium, tab, events, dir })
     }
 
     /// Chromium's own log (for failure messages).
@@ -97,73 +83,55 @@ impl Browser {
         std::fs::read_to_string(self.dir.path().join("chromium.log")).unwrap_or_default()
     }
 
-    /// Send `method` (to the page `session` if given) and wait for its result; events met on the way are kept.
-    pub fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Result<Value, String> {
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut message = json!({ "id": id, "method": method, "params": params });
-        if let Some(session) = session {
-            message["sessionId"] = json!(session);
-        }
-        let mut frame = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
-        frame.push(0);
-        self.commands.write_all(&frame).map_err(|e| format!("{method}: chromium is gone ({e})\n{}", self.log()))?;
-        let answer = self.wait_for(|m| m["id"] == id, method)?;
-        match answer.get("error") {
-            Some(error) => Err(format!("{method}: {error}")),
-            None => Ok(answer["result"].clone()),
-        }
+    /// Every event recorded so far, in order, as the protocol's JSON (`method` and `params`).
+    pub fn events(&self) -> Vec<Value> {
+        self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// The first message matching `wanted` (others are recorded in [`Browser::events`]).
-    fn wait_for(&mut self, wanted: impl Fn(&Value) -> bool, what: &str) -> Result<Value, String> {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let message = match self.messages.recv_timeout(left) {
-                Ok(message) => message,
-                Err(RecvTimeoutError::Timeout) => return Err(format!("{what}: no answer within {DEADLINE:?}")),
-                Err(RecvTimeoutError::Disconnected) => return Err(format!("{what}: chromium exited\n{}", self.log())),
-            };
-            if wanted(&message) {
-                return Ok(message);
-            }
-            if message.get("method").is_some() {
-                self.events.push(message);
-            }
-        }
+    /// Emulate a `width`×`height` screen, as a phone (touch, mobile viewport rules) when `mobile`.
+    pub fn set_viewport(&self, width: u32, height: u32, mobile: bool) -> Result<(), String> {
+        let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile });
+        let metrics: Emulation::SetDeviceMetricsOverride =
+            serde_json::from_value(metrics).map_err(|e| e.to_string())?;
+        self.tab.call_method(metrics).map(drop).map_err(|e| format!("viewport: {e:#}"))
+    }
+
+    /// Load `url`; returns once that document has loaded completely.
+    pub fn navigate(&self, url: &str) -> Result<(), String> {
+        self.tab.navigate_to(url).map_err(|e| format!("{url}: {e:#}"))?;
+        // Asked of the page rather than taken from a load event, which may belong to the previous document.
+        let complete = "document.readyState === 'complete' && location.href";
+        harness::wait::until(url, DEADLINE, || self.evaluate(complete).is_ok_and(|href| href == url)).map(drop)
+    }
+
+    /// The value of a JavaScript `expression` on the page (anything JSON can carry).
+    pub fn evaluate(&self, expression: &str) -> Result<Value, String> {
+        let answer = self.tab.evaluate(&format!("JSON.stringify({expression})"), false).map_err(|e| e.to_string())?;
+        let text = answer.value.as_ref().and_then(Value::as_str).ok_or_else(|| format!("{expression}: {answer:?}"))?;
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The viewport as a PNG.
+    pub fn screenshot(&self) -> Result<Vec<u8>, String> {
+        let png = Page::CaptureScreenshotFormatOption::Png;
+        self.tab.capture_screenshot(png, None, None, true).map_err(|e| format!("screenshot: {e:#}"))
     }
 }
 
-impl Drop for Browser {
-    /// `Browser.close` lets Chromium stop its helper processes (renderer, GPU, zygote) itself; SIGKILL only if it
-    /// has not exited within 5 s.
-    fn drop(&mut self) {
-        let _ = self.call(None, "Browser.close", json!({}));
-        let exited = harness::wait::until("chromium to exit", Duration::from_secs(5), || {
-            self.child.try_wait().is_ok_and(|status| status.is_some())
-        });
-        if exited.is_err() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// The events the test reads, as the protocol sends them.
+fn as_json(event: &Event) -> Option<Value> {
+    let (method, params) = match event {
+        Event::NetworkRequestWillBeSent(e) => ("Network.requestWillBeSent", serde_json::to_value(&e.params)),
+        Event::RuntimeConsoleAPICalled(e) => ("Runtime.consoleAPICalled", serde_json::to_value(&e.params)),
+        Event::RuntimeExceptionThrown(e) => ("Runtime.exceptionThrown", serde_json::to_value(&e.params)),
+        Event::LogEntryAdded(e) => ("Log.entryAdded", serde_json::to_value(&e.params)),
+        _ => return None,
+    };
+    Some(json!({ "method": method, "params": params.ok()? }))
 }
 
 /// `/proc/self` belongs to the effective user.
 fn running_as_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-/// In the child: Chromium reads commands on fd 3 and writes to fd 4. Copied out of the way first, in case one of
-/// the pipe's fds already is 3 or 4.
-fn onto_fds_3_and_4(read_fd: RawFd, write_fd: RawFd) -> std::io::Result<()> {
-    use nix::libc::{F_DUPFD_CLOEXEC, dup2, fcntl};
-    // SAFETY: plain fd syscalls on fds owned by this (forked) process.
-    let ok = unsafe {
-        let (read_copy, write_copy) = (fcntl(read_fd, F_DUPFD_CLOEXEC, 10), fcntl(write_fd, F_DUPFD_CLOEXEC, 10));
-        read_copy >= 0 && write_copy >= 0 && dup2(read_copy, 3) == 3 && dup2(write_copy, 4) == 4
-    };
-    if ok { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }

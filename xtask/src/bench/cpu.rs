@@ -54,8 +54,7 @@ struct Snapshot {
 
 impl Meter {
     pub fn new(groups: Vec<Group>) -> Self {
-        let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100);
-        Self { groups, tick: 1.0 / hz as f64 }
+        Self { groups, tick: 1.0 / procfs::ticks_per_second() as f64 }
     }
 
     pub fn names(&self) -> Vec<&'static str> {
@@ -97,27 +96,22 @@ impl Meter {
     }
 }
 
-/// Fields 14–17 of `/proc/<pid>/stat` (utime, stime, cutime, cstime) in clock ticks; empty if the process is gone.
+/// utime, stime, cutime and cstime of `/proc/<pid>/stat` in clock ticks; empty if the process is gone.
 fn stat_fields(pid: u32) -> Vec<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // `pid (comm) state …`: comm may hold spaces, so count fields after the last `)`; utime is the 12th there.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    after.split_whitespace().skip(11).take(4).filter_map(|f| f.parse().ok()).collect()
+    let Ok(stat) = procfs::process::Process::new(pid as i32).and_then(|p| p.stat()) else { return Vec::new() };
+    // The children's times are signed in the kernel's struct, never negative in practice.
+    let children = |t: i64| u64::try_from(t).unwrap_or(0);
+    vec![stat.utime, stat.stime, children(stat.cutime), children(stat.cstime)]
 }
 
-/// Busy and total clock ticks of all cores, from the first line of `/proc/stat`: user, nice, system, idle, iowait,
+/// Busy and total clock ticks of all cores, from the `cpu` line of `/proc/stat`: user, nice, system, idle, iowait,
 /// irq, softirq (idle and iowait count as idle); steal (time the hypervisor gave to others) is left out of both.
 fn machine() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<u64> = stat
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("cpu "))
-        .map(|l| l.split_whitespace().take(7).filter_map(|f| f.parse().ok()).collect())
-        .unwrap_or_default();
-    let total: u64 = ticks.iter().sum();
-    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
-    (total - idle, total)
+    use procfs::CurrentSI as _;
+    let Ok(cpu) = procfs::KernelStats::current().map(|s| s.total) else { return (0, 0) };
+    let idle = cpu.idle + cpu.iowait.unwrap_or(0);
+    let busy = cpu.user + cpu.nice + cpu.system + cpu.irq.unwrap_or(0) + cpu.softirq.unwrap_or(0);
+    (busy, busy + idle)
 }
 
 #[cfg(test)]

@@ -11,8 +11,7 @@ use std::{
 
 /// Resident set size of `pid` in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok())
+    procfs::process::Process::new(pid as i32).and_then(|p| p.status()).ok()?.vmrss
 }
 
 /// Samples the peak RSS of some processes every 100 ms until dropped.
@@ -45,5 +44,14 @@ impl PeakSampler {
             let _ = worker.join();
         }
         self.peaks.iter().map(|p| p.load(Ordering::Relaxed)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn this_process_has_a_resident_size_and_a_gone_one_has_none() {
+        assert!(super::rss_kib(std::process::id()).is_some_and(|kib| kib > 0));
+        assert_eq!(super::rss_kib(u32::MAX), None);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::{fmt::Write as _, path::Path};
 
+use procfs::Current as _;
 use serde_json::json;
 
 /// One comparison: rows measured side by side in one run.
@@ -46,12 +47,8 @@ impl Table {
 
 /// The machine a report was measured on, for its heading.
 pub fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
+    let cpuinfo = procfs::CpuInfo::current().ok();
+    let cpu = cpuinfo.as_ref().and_then(|c| c.model_name(0)).unwrap_or("unknown CPU");
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let os = std::fs::read_to_string("/etc/os-release")
         .ok()
