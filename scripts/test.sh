@@ -3,7 +3,8 @@
 # Runs every check on a fresh machine: installs the real programs the tests start (redis-server, redis-cli, nginx,
 # envsubst, openssl, curl, prometheus/promtool, the Redis and NGINX exporters, chromium) if they are missing, then the
 # static checks of the Docker files (scripts/static-checks.sh), the offline Kubernetes checks (scripts/k8s-checks.sh),
-# `cargo fmt --check` and `cargo clippy -D warnings`; then a Docker engine with Compose v2 (scripts/engine.sh) and the
+# `cargo fmt --check`, `cargo clippy -D warnings` and the dependency checks (scripts/dependency-checks.sh:
+# cargo deny licenses and bans, cargo machete); then a Docker engine with Compose v2 (scripts/engine.sh) and the
 # stack's images (`cargo xtask images`, no registry needed), and every test of the workspace — the compose acceptance
 # suite (tests/compose) among them, on the shipped docker-compose.yml.
 set -euo pipefail
@@ -38,6 +39,7 @@ echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+scripts/dependency-checks.sh
 echo "==> Docker engine"
 scripts/engine.sh
 echo "==> cargo xtask images"
