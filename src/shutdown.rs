@@ -5,6 +5,7 @@
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+#[derive(Debug)]
 pub struct Signals {
     terminate: Signal,
     interrupt: Signal,

@@ -14,6 +14,7 @@ pub use error::StartupError;
 
 use crate::{config::Config, metrics, middleware::Edge, routes, state::AppState, store::Store};
 
+#[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
     metrics_listener: TcpListener,

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use crate::store::Store;
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
     /// `served_by` in pages and JSON: which replica answered.

@@ -50,7 +50,7 @@ use connection::{ConnectFailures, Manager};
 use instrument::{Highest, Peer};
 
 /// Handle to the counter; cheap to clone.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Store {
     pool: bb8::Pool<Manager>,
     key: String,

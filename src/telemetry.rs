@@ -32,6 +32,7 @@ use crate::{config::LogFormat, middleware::ACCESS_LOG, startup::StartupError};
 
 /// Keeps the pipeline alive; call [`Telemetry::shutdown`] before exit so nothing buffered is lost.
 #[must_use = "dropping the guard early loses buffered telemetry"]
+#[derive(Debug)]
 pub struct Telemetry {
     tracing: Option<traces::Tracing>,
     logs: Option<logs::Logs>,

@@ -10,6 +10,7 @@ use nix::sys::signal::Signal;
 
 use crate::{ports, process::Process, wait};
 
+#[derive(Debug)]
 pub struct App {
     pub port: u16,
     pub metrics_port: u16,
@@ -19,7 +20,7 @@ pub struct App {
 }
 
 /// How to start a replica.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AppSpec {
     pub binary: PathBuf,
     pub redis_port: u16,

@@ -6,12 +6,14 @@ use std::{path::Path, process::Command, time::Duration};
 
 use crate::{http, process::Process};
 
+#[derive(Debug)]
 pub struct Exporter {
     pub port: u16,
     process: Process,
 }
 
 /// Where the Redis exporter logs in.
+#[derive(Debug)]
 pub struct RedisLogin<'a> {
     pub port: u16,
     pub user: &'a str,

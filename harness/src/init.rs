@@ -9,6 +9,7 @@ use std::{
 use crate::{paths::workspace_root, redis::Acl};
 
 /// Credentials generated for a stack: what Redis loads and what the app and the tools log in with.
+#[derive(Debug)]
 pub struct Credentials {
     /// `users.acl` and `admin.password` (Redis side only).
     pub redis_dir: PathBuf,

@@ -79,7 +79,7 @@ pub struct Plan {
 }
 
 /// Live counters, read by progress lines while the load runs, and the stop switch.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Tally {
     pub sent: AtomicU64,
     pub ok: AtomicU64,

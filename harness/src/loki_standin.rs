@@ -71,7 +71,7 @@ fn yaml_line(value: &serde_yaml::Value) -> String {
 }
 
 /// The records received, newest last, at most [`MAX_RECORDS`].
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Records(Mutex<VecDeque<Value>>);
 
 impl Records {

@@ -15,7 +15,7 @@ use nix::sys::signal::Signal;
 use crate::{paths::workspace_root, process::Process, wait};
 
 /// How to start NGINX.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct NginxSpec {
     /// Prefix: rendered config, pid, temp directories, log.
     pub dir: PathBuf,
@@ -30,6 +30,7 @@ pub struct NginxSpec {
     pub down: Vec<u16>,
 }
 
+#[derive(Debug)]
 pub struct Nginx {
     pub port: u16,
     pub tls_port: u16,

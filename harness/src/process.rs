@@ -10,6 +10,7 @@ use std::{
 
 use nix::{sys::signal::Signal, unistd::Pid};
 
+#[derive(Debug)]
 pub struct Process {
     name: String,
     child: Child,

@@ -27,6 +27,7 @@ pub const DROPPED: [&str; 2] = ["otel-collector", "spanmetrics"];
 pub const DISCOVERY_KEYS: [&str; 2] = ["dns_sd_configs", "static_configs"];
 
 /// Loopback targets of the overridden jobs, by job name.
+#[derive(Debug)]
 pub struct Targets(pub Vec<(String, Vec<u16>)>);
 
 /// The shipped configuration directory (`observability/prometheus/`).
@@ -77,6 +78,7 @@ pub fn render(dir: &Path, targets: &Targets) -> Result<PathBuf, String> {
     Ok(config)
 }
 
+#[derive(Debug)]
 pub struct Prometheus {
     pub port: u16,
     process: Process,

@@ -20,6 +20,7 @@ pub fn config_file() -> PathBuf {
 /// How long a fresh or restarted Redis may take to answer PING.
 const START_DEADLINE: Duration = Duration::from_secs(10);
 
+#[derive(Debug)]
 pub struct Redis {
     port: u16,
     dir: PathBuf,
@@ -28,7 +29,7 @@ pub struct Redis {
 }
 
 /// Redis started with `--aclfile`: the file, and the full-access user that [`Redis::cli`] authenticates as.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Acl {
     pub file: PathBuf,
     pub user: String,

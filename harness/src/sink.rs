@@ -28,7 +28,13 @@ pub struct Sink {
     workers: Vec<thread::JoinHandle<()>>,
 }
 
-#[derive(Default)]
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink").field("endpoint", &self.endpoint).field("counts", &self.counts).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Default)]
 struct Counts {
     requests: AtomicU64,
     logs: AtomicU64,

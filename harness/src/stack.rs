@@ -29,6 +29,7 @@ use monitoring::{Monitoring, Watched};
 const READY_DEADLINE: Duration = Duration::from_secs(20);
 
 /// What to start, and where its state lives.
+#[derive(Debug)]
 pub struct StackSpec {
     pub dir: PathBuf,
     pub binary: PathBuf,
@@ -53,6 +54,7 @@ impl StackSpec {
 }
 
 /// A running stack. Fields drop in order: the monitoring first, NGINX, then the replicas, then Redis.
+#[derive(Debug)]
 pub struct Stack {
     pub monitoring: Option<Monitoring>,
     pub nginx: Nginx,

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::pages;
 use crate::{error::AppError, format::Format, state::AppState};
 
-pub async fn increment(State(state): State<AppState>, format: Format) -> Result<Response, AppError> {
+pub(super) async fn increment(State(state): State<AppState>, format: Format) -> Result<Response, AppError> {
     let count = state.store.incr().await?;
     Ok(match format {
         Format::Text => format!("Visit count: {count}").into_response(),
@@ -22,7 +22,7 @@ pub async fn increment(State(state): State<AppState>, format: Format) -> Result<
 }
 
 /// Headers of `GET /count` (status, content type), without touching Redis.
-pub async fn peek(format: Format) -> Response {
+pub(super) async fn peek(format: Format) -> Response {
     let content_type = match format {
         Format::Text => "text/plain; charset=utf-8",
         Format::Json => "application/json",

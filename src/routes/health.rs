@@ -11,11 +11,11 @@ use serde_json::json;
 
 use crate::{error::AppError, state::AppState};
 
-pub async fn live() -> Response {
+pub(super) async fn live() -> Response {
     (StatusCode::OK, "ok").into_response()
 }
 
-pub async fn ready(State(state): State<AppState>) -> Response {
+pub(super) async fn ready(State(state): State<AppState>) -> Response {
     match state.store.ping(state.ready_timeout).await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))).into_response(),
         Err(err) => {

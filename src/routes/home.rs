@@ -9,9 +9,9 @@ use serde_json::json;
 use super::pages;
 use crate::format::Format;
 
-pub const WELCOME: &str = "Welcome to the visit counter! Open /count to count your visit.";
+pub(super) const WELCOME: &str = "Welcome to the visit counter! Open /count to count your visit.";
 
-pub async fn show(format: Format) -> Response {
+pub(super) async fn show(format: Format) -> Response {
     match format {
         Format::Text => WELCOME.into_response(),
         Format::Json => Json(json!({ "message": WELCOME, "links": { "count": "/count" } })).into_response(),

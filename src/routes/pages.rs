@@ -8,12 +8,12 @@ use axum::{
 
 const STYLESHEET: &str = include_str!("style.css");
 
-pub async fn stylesheet() -> Response {
+pub(super) async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], STYLESHEET)
         .into_response()
 }
 
-pub fn home() -> String {
+pub(super) fn home() -> String {
     layout(
         "Visit counter",
         r#"<h1>Visit counter</h1>
@@ -22,7 +22,7 @@ pub fn home() -> String {
     )
 }
 
-pub fn count(count: i64, served_by: &str) -> String {
+pub(super) fn count(count: i64, served_by: &str) -> String {
     let served_by = escape(served_by);
     layout(
         &format!("Visit count: {count}"),

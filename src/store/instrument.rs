@@ -19,6 +19,7 @@ use crate::{
 };
 
 /// `server.address`, `server.port` and `db.namespace` of the client spans.
+#[derive(Debug)]
 pub(super) struct Peer {
     host: String,
     port: i64,
@@ -90,7 +91,7 @@ fn error_type(err: &AppError) -> &'static str {
 }
 
 /// The highest count this replica has seen, published as `visits`: never lowered when replies race.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Highest(Arc<AtomicI64>);
 
 impl Highest {

@@ -47,7 +47,7 @@ pub(super) fn env_var(name: &str) -> Option<String> {
 /// The resource of spans and log records alike (built once, so both carry the same `service.instance.id`).
 /// `service.name` defaults to `visit-counter` unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` name one;
 /// `service.instance.id` is unique per process, so replicas are told apart.
-pub fn resource() -> Resource {
+pub(super) fn resource() -> Resource {
     let named = std::env::var_os("OTEL_SERVICE_NAME").is_some()
         || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|a| a.contains("service.name="));
     let mut builder = Resource::builder()

@@ -29,7 +29,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A handle on one pipeline's count of pending items; clones share it (the processor admits, the exporter releases).
 #[derive(Clone, Debug)]
-pub struct ExportQueue {
+pub(super) struct ExportQueue {
     pending: Arc<AtomicUsize>,
     capacity: usize,
     counters: ExportCounters,
@@ -37,7 +37,7 @@ pub struct ExportQueue {
 
 impl ExportQueue {
     /// A queue of the capacity in variable `name` (default 2048, the SDK's), counting in `counters`.
-    pub fn from_env(name: &str, counters: ExportCounters) -> Result<Self, ConfigError> {
+    pub(super) fn from_env(name: &str, counters: ExportCounters) -> Result<Self, ConfigError> {
         let capacity =
             match env_var(name) {
                 None => 2048,
@@ -53,12 +53,12 @@ impl ExportQueue {
         Ok(Self { pending: Arc::new(AtomicUsize::new(0)), capacity, counters })
     }
 
-    pub fn capacity(&self) -> usize {
+    pub(super) fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Takes a slot for one item, or counts it as dropped (`queue_full`) and says no.
-    pub fn admit(&self) -> bool {
+    pub(super) fn admit(&self) -> bool {
         let admitted = self
             .pending
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.capacity).then_some(n + 1))
@@ -70,7 +70,7 @@ impl ExportQueue {
     }
 
     /// Frees the slots of an export of `size` items and counts its outcome.
-    pub fn exported(&self, size: usize, ok: bool) {
+    pub(super) fn exported(&self, size: usize, ok: bool) {
         self.pending.fetch_sub(size, Ordering::AcqRel);
         if ok {
             metrics::counter!(self.counters.exported).increment(size as u64);

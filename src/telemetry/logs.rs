@@ -25,6 +25,7 @@ use super::{
 use crate::{metrics::names::LOGS, startup::StartupError};
 
 /// A running log pipeline.
+#[derive(Debug)]
 pub struct Logs {
     provider: SdkLoggerProvider,
 }

@@ -22,6 +22,7 @@ use super::{
 use crate::{metrics::names::SPANS, startup::StartupError};
 
 /// A running trace pipeline.
+#[derive(Debug)]
 pub struct Tracing {
     provider: SdkTracerProvider,
 }

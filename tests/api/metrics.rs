@@ -87,7 +87,7 @@ async fn scrape_text(t: &TestApp) -> String {
 }
 
 /// The sum of every sample whose series starts with `prefix` (a name, optionally with its first labels).
-pub async fn scrape_sum(t: &TestApp, prefix: &str) -> f64 {
+pub(crate) async fn scrape_sum(t: &TestApp, prefix: &str) -> f64 {
     series(&scrape_text(t).await).iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum()
 }
 

@@ -10,9 +10,9 @@ use harness::{
 use reqwest::header::ACCEPT;
 use tempfile::TempDir;
 
-pub const BINARY: &str = env!("CARGO_BIN_EXE_visit-counter");
+pub(crate) const BINARY: &str = env!("CARGO_BIN_EXE_visit-counter");
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub app: App,
     pub redis: Redis,
     pub http: reqwest::Client,
@@ -20,12 +20,12 @@ pub struct TestApp {
     pub _dir: TempDir,
 }
 
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
 /// Start Redis, then the app with extra environment `env`.
-pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let redis = Redis::start(&dir.path().join("redis")).expect("redis starts");
     let app = App::start(&spec(dir.path(), redis.port(), env)).expect("app starts");
@@ -33,14 +33,14 @@ pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
 }
 
 /// Start the app against a Redis that has a port but is not running yet.
-pub async fn spawn_app_before_redis() -> TestApp {
+pub(crate) async fn spawn_app_before_redis() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let redis = Redis::stopped(&dir.path().join("redis")).expect("redis dir");
     let app = App::start(&spec(dir.path(), redis.port(), &[])).expect("app starts");
     TestApp { app, redis, http: client(), _dir: dir }
 }
 
-pub fn spec(dir: &Path, redis_port: u16, env: &[(&str, &str)]) -> AppSpec {
+pub(crate) fn spec(dir: &Path, redis_port: u16, env: &[(&str, &str)]) -> AppSpec {
     AppSpec {
         binary: BINARY.into(),
         redis_port,
@@ -50,22 +50,22 @@ pub fn spec(dir: &Path, redis_port: u16, env: &[(&str, &str)]) -> AppSpec {
 }
 
 /// A client with a generous timeout: a hang fails the test instead of stalling the suite.
-pub fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client")
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(self.app.url(path)).send().await.expect("request sent")
     }
 
-    pub async fn get_as(&self, path: &str, accept: &str) -> reqwest::Response {
+    pub(crate) async fn get_as(&self, path: &str, accept: &str) -> reqwest::Response {
         self.http.get(self.app.url(path)).header(ACCEPT, accept).send().await.expect("request sent")
     }
 
     /// The app's log once it contains `needle` (lines are written by a background thread, a moment after the
     /// response), or the log as it is after 5 s.
-    pub fn log_with(&self, needle: &str) -> String {
+    pub(crate) fn log_with(&self, needle: &str) -> String {
         let mut log = String::new();
         let _ = harness::wait::until(needle, std::time::Duration::from_secs(5), || {
             log = self.app.log();
@@ -75,7 +75,7 @@ impl TestApp {
     }
 
     /// The counter as Redis has it.
-    pub fn counter(&self) -> i64 {
+    pub(crate) fn counter(&self) -> i64 {
         self.redis.get_i64("visits").expect("GET visits")
     }
 }
@@ -83,7 +83,7 @@ impl TestApp {
 /// Tests that load the machine (hundreds of concurrent requests) take this lock, so they never run at the same time:
 /// on two cores, two of them together starve the replicas past their Redis budget and turn exactness tests into
 /// load-shedding tests.
-pub async fn heavy_load() -> tokio::sync::MutexGuard<'static, ()> {
+pub(crate) async fn heavy_load() -> tokio::sync::MutexGuard<'static, ()> {
     static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     HEAVY.lock().await
 }

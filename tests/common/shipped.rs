@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 use serde_yaml::Value;
 
 /// The compose file with `<<` merge keys applied, as compose reads it.
-pub fn compose() -> Value {
+pub(crate) fn compose() -> Value {
     let text = std::fs::read_to_string(root().join("docker-compose.yml")).expect("docker-compose.yml");
     let mut value: Value = serde_yaml::from_str(&text).expect("valid YAML");
     value.apply_merge().expect("merge keys");
@@ -15,19 +15,19 @@ pub fn compose() -> Value {
 }
 
 /// The workspace root, where every shipped file is.
-pub fn root() -> std::path::PathBuf {
+pub(crate) fn root() -> std::path::PathBuf {
     harness::paths::workspace_root()
 }
 
 /// `.env` as key -> value (compose interpolates `${VAR}` from it).
-pub fn dotenv() -> BTreeMap<String, String> {
+pub(crate) fn dotenv() -> BTreeMap<String, String> {
     let text = std::fs::read_to_string(root().join(".env")).expect(".env");
     let pairs = text.lines().filter(|l| !l.trim_start().starts_with('#')).filter_map(|l| l.split_once('='));
     pairs.map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect()
 }
 
 /// A YAML file of the repository, parsed.
-pub fn config(path: &str) -> Value {
+pub(crate) fn config(path: &str) -> Value {
     let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -35,7 +35,7 @@ pub fn config(path: &str) -> Value {
 /// The Prometheus names of the series the spanmetrics connector exports, from its settings: the namespace
 /// (default `traces.span.metrics`) with dots as underscores, `_calls_total`, and the duration histogram in the unit
 /// configured (default `ms`, named `milliseconds` by the Prometheus exporter; `s`, `seconds`).
-pub fn spanmetrics_series() -> Vec<String> {
+pub(crate) fn spanmetrics_series() -> Vec<String> {
     let collector = config("observability/otel-collector/config.yaml");
     let connector = &collector["connectors"]["spanmetrics"];
     let namespace = connector["namespace"].as_str().unwrap_or("traces.span.metrics").replace('.', "_");
@@ -49,7 +49,7 @@ pub fn spanmetrics_series() -> Vec<String> {
 }
 
 /// Every dashboard of `dashboards/`, by file.
-pub fn dashboards() -> Vec<(String, Json)> {
+pub(crate) fn dashboards() -> Vec<(String, Json)> {
     let dir = root().join("dashboards");
     let files = std::fs::read_dir(&dir)
         .unwrap()
@@ -61,7 +61,7 @@ pub fn dashboards() -> Vec<(String, Json)> {
 }
 
 /// Every panel, rows' nested panels included.
-pub fn panels(dashboard: &Json) -> Vec<Json> {
+pub(crate) fn panels(dashboard: &Json) -> Vec<Json> {
     let mut out = Vec::new();
     for panel in dashboard["panels"].as_array().unwrap() {
         out.extend(panel["panels"].as_array().cloned().unwrap_or_default());

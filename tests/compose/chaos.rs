@@ -8,7 +8,7 @@ use harness::chaos::{Scenario, Settings, compose::Compose, verdict};
 
 use crate::project::Project;
 
-pub fn invariants_hold(project: &Project) -> Result<String, String> {
+pub(crate) fn invariants_hold(project: &Project) -> Result<String, String> {
     let settings = Settings {
         cycles: 2,
         concurrency: 16,

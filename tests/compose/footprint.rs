@@ -10,7 +10,7 @@ use crate::{metrics::Load, project::Project};
 /// Samples taken, one every few seconds, while the load runs.
 const SAMPLES: usize = 5;
 
-pub fn memory_under_load(project: &Project) -> Result<String, String> {
+pub(crate) fn memory_under_load(project: &Project) -> Result<String, String> {
     let load = Load::start(project, Duration::from_secs(60));
     let mut peak: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for _ in 0..SAMPLES {

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::project::Project;
 
 /// Every container of every service started: running and healthy (init: exited 0, it is a one-shot).
-pub fn every_service_is_healthy(project: &Project) -> Result<String, String> {
+pub(crate) fn every_service_is_healthy(project: &Project) -> Result<String, String> {
     let mut healthy = Vec::new();
     for service in &project.services {
         for id in project.containers(service)? {
@@ -26,7 +26,7 @@ pub fn every_service_is_healthy(project: &Project) -> Result<String, String> {
     Ok(format!("{} services healthy ({}), init exited 0", healthy.len() - 1, healthy.join(", ")))
 }
 
-pub fn hardening_in_force(project: &Project) -> Result<String, String> {
+pub(crate) fn hardening_in_force(project: &Project) -> Result<String, String> {
     let mut problems = Vec::new();
     let mut published = Vec::new();
     let mut count = 0;
@@ -86,7 +86,7 @@ pub fn hardening_in_force(project: &Project) -> Result<String, String> {
 }
 
 /// Redis answers only with credentials; the networks that reach beyond the engine are the edge and the UIs'.
-pub fn redis_and_networks(project: &Project) -> Result<String, String> {
+pub(crate) fn redis_and_networks(project: &Project) -> Result<String, String> {
     let anonymous = project.exec("redis", &["redis-cli", "PING"]).unwrap_or_else(|e| e);
     if !anonymous.contains("NOAUTH") && !anonymous.contains("WRONGPASS") && !anonymous.contains("NOPERM") {
         return Err(format!("redis-cli PING without credentials answered {anonymous:?}"));

@@ -16,12 +16,12 @@ use crate::{
     traces::JAEGER,
 };
 
-pub const PROMETHEUS: &str = "http://127.0.0.1:9090";
+pub(crate) const PROMETHEUS: &str = "http://127.0.0.1:9090";
 
 /// Two scrapes (15 s apart) and a rule evaluation, with room for a loaded 2-core machine.
 const SERIES_DEADLINE: Duration = Duration::from_secs(150);
 
-pub fn targets_up_and_rules_healthy(project: &Project) -> Result<String, String> {
+pub(crate) fn targets_up_and_rules_healthy(project: &Project) -> Result<String, String> {
     let targets = poll("every Prometheus target up", SERIES_DEADLINE, || {
         let data = api(project, "/api/v1/targets")?;
         let active = data["activeTargets"].as_array()?.clone();
@@ -54,7 +54,7 @@ fn down_targets(project: &Project) -> String {
         .join("; ")
 }
 
-pub fn every_dashboard_query_has_data(project: &Project) -> Result<String, String> {
+pub(crate) fn every_dashboard_query_has_data(project: &Project) -> Result<String, String> {
     let load = Load::start(project, Duration::from_secs(240));
     let started = Instant::now();
     let (mut ran, mut logql) = (Vec::new(), 0);
@@ -82,7 +82,7 @@ pub fn every_dashboard_query_has_data(project: &Project) -> Result<String, Strin
     ))
 }
 
-pub fn exemplars_lead_to_traces(project: &Project) -> Result<String, String> {
+pub(crate) fn exemplars_lead_to_traces(project: &Project) -> Result<String, String> {
     let load = Load::start(project, Duration::from_secs(120));
     let selector = r#"{__name__=~"traces_span_metrics_duration_.*_bucket"}"#;
     let trace_ids = poll("span-metrics exemplars in Prometheus", SERIES_DEADLINE, || {
@@ -155,13 +155,13 @@ fn encode(query: &str) -> String {
 
 /// A gentle background load on /count through NGINX (keep-alive connections, as browsers keep them: a new connection
 /// per request through the published port would exhaust the host's ephemeral ports). Stopped by [`Load::stop`].
-pub struct Load {
+pub(crate) struct Load {
     tally: Arc<Tally>,
     task: tokio::task::JoinHandle<Result<Vec<harness::load::Record>, String>>,
 }
 
 impl Load {
-    pub fn start(project: &Project, longest: Duration) -> Self {
+    pub(crate) fn start(project: &Project, longest: Duration) -> Self {
         let plan = Plan {
             url: format!("{}/count", crate::routes::HTTP),
             concurrency: 4,
@@ -180,7 +180,7 @@ impl Load {
     }
 
     /// Stops sending; returns how many requests were sent.
-    pub fn stop(self) -> u64 {
+    pub(crate) fn stop(self) -> u64 {
         self.tally.stop();
         let sent = self.tally.sent.load(std::sync::atomic::Ordering::SeqCst);
         while !self.task.is_finished() {

@@ -10,12 +10,12 @@ use std::{
 use serde_json::Value;
 
 /// The project name: containers, networks and volumes of the suite never touch a user's `visit-counter` stack.
-pub const NAME: &str = "vc-acceptance";
+pub(crate) const NAME: &str = "vc-acceptance";
 
 /// What `docker compose up --wait` may take: the first build compiles the app in a container (minutes on 2 cores).
 const UP_TIMEOUT: &str = "1200";
 
-pub struct Project {
+pub(crate) struct Project {
     pub root: PathBuf,
     /// The services started: every service of the compose file but Grafana.
     pub services: Vec<String>,
@@ -24,28 +24,30 @@ pub struct Project {
 }
 
 /// An HTTP answer: status, headers, body.
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
 impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
 impl Project {
     /// Checks the engine and the images, then `docker compose up --build --wait` of every service but Grafana.
-    pub fn start() -> Result<Self, String> {
+    pub(crate) fn start() -> Result<Self, String> {
         let root = harness::paths::workspace_root();
         let images = root.join("target").join("images.env");
         if !images.is_file() {
             return Err(format!("{} is missing; build the images with: cargo xtask images", images.display()));
         }
+        // The one `unsafe` of the workspace (the lints deny it elsewhere).
         // SAFETY: nothing else runs yet (no thread has been started). Every `docker compose` of this process and of
         // the xtask code it calls (chaos) then works on this project, with the local images.
+        #[allow(unsafe_code)]
         unsafe {
             std::env::set_var("COMPOSE_PROJECT_NAME", NAME);
             std::env::set_var("COMPOSE_ENV_FILES", format!("{},{}", root.join(".env").display(), images.display()));
@@ -76,7 +78,7 @@ impl Project {
     }
 
     /// `docker compose up -d --build --wait` of the suite's services, with `extra` arguments.
-    pub fn up(&self, extra: &[&str]) -> Result<String, String> {
+    pub(crate) fn up(&self, extra: &[&str]) -> Result<String, String> {
         let mut args = vec!["up", "--detach", "--build", "--wait", "--wait-timeout", UP_TIMEOUT];
         args.extend_from_slice(extra);
         args.extend(self.services.iter().map(String::as_str));
@@ -84,38 +86,38 @@ impl Project {
     }
 
     /// `docker compose ARGS` in the workspace (project and env files from the environment set in [`Project::start`]).
-    pub fn compose(&self, args: &[&str]) -> Result<String, String> {
+    pub(crate) fn compose(&self, args: &[&str]) -> Result<String, String> {
         let mut all = vec!["compose"];
         all.extend_from_slice(args);
         self.docker(&all)
     }
 
     /// `docker ARGS`: stdout, or an error with the command and its stderr.
-    pub fn docker(&self, args: &[&str]) -> Result<String, String> {
+    pub(crate) fn docker(&self, args: &[&str]) -> Result<String, String> {
         run(Command::new("docker").current_dir(&self.root).args(args))
     }
 
     /// The container ids of `service`.
-    pub fn containers(&self, service: &str) -> Result<Vec<String>, String> {
+    pub(crate) fn containers(&self, service: &str) -> Result<Vec<String>, String> {
         Ok(self.compose(&["ps", "--all", "--quiet", service])?.lines().map(str::to_owned).collect())
     }
 
     /// `docker inspect` of one container.
-    pub fn inspect(&self, id: &str) -> Result<Value, String> {
+    pub(crate) fn inspect(&self, id: &str) -> Result<Value, String> {
         let text = self.docker(&["inspect", id])?;
         let all: Value = serde_json::from_str(&text).map_err(|e| format!("docker inspect {id}: {e}"))?;
         Ok(all[0].clone())
     }
 
     /// A command inside `service`'s first container.
-    pub fn exec(&self, service: &str, command: &[&str]) -> Result<String, String> {
+    pub(crate) fn exec(&self, service: &str, command: &[&str]) -> Result<String, String> {
         let mut args = vec!["exec", "-T", service];
         args.extend_from_slice(command);
         self.compose(&args)
     }
 
     /// GET `url` with an `Accept` header.
-    pub fn get(&self, url: &str, accept: &str) -> Result<Answer, String> {
+    pub(crate) fn get(&self, url: &str, accept: &str) -> Result<Answer, String> {
         self.block_on(async {
             let response =
                 self.http.get(url).header("accept", accept).send().await.map_err(|e| format!("{url}: {e}"))?;
@@ -126,24 +128,24 @@ impl Project {
     }
 
     /// GET `url` as JSON.
-    pub fn json(&self, url: &str) -> Result<Value, String> {
+    pub(crate) fn json(&self, url: &str) -> Result<Value, String> {
         let answer = self.get(url, "application/json")?;
         serde_json::from_str(&answer.body).map_err(|e| format!("{url}: {} is not JSON: {e}", answer.status))
     }
 
-    pub fn block_on<T>(&self, future: impl std::future::Future<Output = T>) -> T {
+    pub(crate) fn block_on<T>(&self, future: impl std::future::Future<Output = T>) -> T {
         self.rt.block_on(future)
     }
 
     /// The counter as Redis holds it, read inside the Redis container as its admin user (like its healthcheck).
-    pub fn counter(&self) -> Result<i64, String> {
+    pub(crate) fn counter(&self) -> Result<i64, String> {
         let script = r#"REDISCLI_AUTH="$(head -n1 /run/redis-acl/admin.password)" redis-cli --no-auth-warning --user admin GET visits"#;
         let reply = self.exec("redis", &["sh", "-c", script])?;
         if reply.is_empty() { Ok(0) } else { reply.parse().map_err(|e| format!("GET visits = {reply:?}: {e}")) }
     }
 
     /// After a failed check: which containers are not healthy, and the end of their logs.
-    pub fn diagnose(&self) {
+    pub(crate) fn diagnose(&self) {
         if let Ok(ps) = self.compose(&["ps", "--all", "--format", "table {{.Service}}\t{{.State}}\t{{.Status}}"]) {
             println!("    docker compose ps:\n      {}", ps.replace('\n', "\n      "));
         }
@@ -171,7 +173,7 @@ impl Drop for Project {
 }
 
 /// Runs `command`: stdout (trimmed) on success, else an error naming the command with its stderr.
-pub fn run(command: &mut Command) -> Result<String, String> {
+pub(crate) fn run(command: &mut Command) -> Result<String, String> {
     let out = command.output().map_err(|e| format!("cannot run {:?}: {e}", command.get_program()))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
@@ -182,7 +184,7 @@ pub fn run(command: &mut Command) -> Result<String, String> {
 }
 
 /// Call `check` every 200 ms until it gives `Some`, or fail naming `what` after `deadline`.
-pub fn poll<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> Result<T, String> {
+pub(crate) fn poll<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> Option<T>) -> Result<T, String> {
     let start = Instant::now();
     loop {
         if let Some(found) = check() {

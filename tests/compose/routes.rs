@@ -4,9 +4,9 @@ use std::process::Command;
 
 use crate::project::{Project, run};
 
-pub const HTTP: &str = "http://127.0.0.1:5002";
+pub(crate) const HTTP: &str = "http://127.0.0.1:5002";
 
-pub fn pages_through_nginx(project: &Project) -> Result<String, String> {
+pub(crate) fn pages_through_nginx(project: &Project) -> Result<String, String> {
     let home = project.get(&format!("{HTTP}/"), "*/*")?;
     if home.status != 200 || !home.body.contains("/count") {
         return Err(format!("/ answered {} {:?}", home.status, home.body));
@@ -50,7 +50,7 @@ pub fn pages_through_nginx(project: &Project) -> Result<String, String> {
 }
 
 /// Metrics, status and readiness stay off the public port (NGINX answers 404 itself).
-pub fn the_edge_hides_internal_pages(project: &Project) -> Result<String, String> {
+pub(crate) fn the_edge_hides_internal_pages(project: &Project) -> Result<String, String> {
     let mut seen = Vec::new();
     for path in ["/metrics", "/stub_status", "/readyz", "/status"] {
         let answer = project.get(&format!("{HTTP}{path}"), "*/*")?;

@@ -45,7 +45,7 @@ fn nginx_identity(project: &Project) -> Result<(String, String), String> {
     Ok((started, pids.join(",")))
 }
 
-pub fn scale_up_and_down(project: &Project) -> Result<String, String> {
+pub(crate) fn scale_up_and_down(project: &Project) -> Result<String, String> {
     let before = nginx_identity(project)?;
     let scaled = Instant::now();
     project.compose(&["up", "--detach", "--wait", "--no-deps", "--scale", "web=5", "web"])?;
@@ -72,7 +72,7 @@ pub fn scale_up_and_down(project: &Project) -> Result<String, String> {
     ))
 }
 
-pub fn the_count_survives_down_and_up(project: &Project) -> Result<String, String> {
+pub(crate) fn the_count_survives_down_and_up(project: &Project) -> Result<String, String> {
     let before = project.json(&format!("{HTTP}/count"))?["count"].as_i64().ok_or("no count")?;
     project.compose(&["down", "--timeout", "20"])?;
     let volume = format!("{}_redis-data", crate::project::NAME);

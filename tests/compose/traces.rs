@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::project::{Project, poll};
 
-pub const JAEGER: &str = "http://127.0.0.1:16686";
+pub(crate) const JAEGER: &str = "http://127.0.0.1:16686";
 
 /// The trace id of the request [`a_request_is_traced_to_jaeger`] sent, for [`its_logs_reach_loki`].
 static TRACED: Mutex<Option<String>> = Mutex::new(None);
@@ -16,7 +16,7 @@ static TRACED: Mutex<Option<String>> = Mutex::new(None);
 /// Batching in the app (up to 5 s) and in the Collector (1 s), and Jaeger's ingestion.
 const EXPORT_DEADLINE: Duration = Duration::from_secs(60);
 
-pub fn a_request_is_traced_to_jaeger(project: &Project) -> Result<String, String> {
+pub(crate) fn a_request_is_traced_to_jaeger(project: &Project) -> Result<String, String> {
     let answer = project.get(&format!("{}/count", crate::routes::HTTP), "application/json")?;
     let traceparent = answer.header("traceparent").ok_or("/count answered without a traceparent")?.to_owned();
     let trace_id = traceparent.split('-').nth(1).ok_or_else(|| format!("traceparent {traceparent:?}"))?.to_owned();
@@ -61,7 +61,7 @@ fn tag(span: &Value, key: &str) -> Option<Value> {
     tags.iter().find(|t| t["key"] == key).map(|t| t["value"].clone())
 }
 
-pub fn its_logs_reach_loki(project: &Project) -> Result<String, String> {
+pub(crate) fn its_logs_reach_loki(project: &Project) -> Result<String, String> {
     let trace_id =
         TRACED.lock().unwrap_or_else(|e| e.into_inner()).clone().ok_or("no traced request (previous check)")?;
     let url = format!("http://127.0.0.1:3100/standin/records?trace_id={trace_id}");

@@ -18,7 +18,7 @@ const PROBES: &[(&str, Option<&str>, &[&str], &str)] = &[
     ("RUST_IMAGE", Some("rustc"), &["--version"], "rustc "),
 ];
 
-pub fn images_report_the_pinned_versions(project: &Project) -> Result<String, String> {
+pub(crate) fn images_report_the_pinned_versions(project: &Project) -> Result<String, String> {
     let local = pins::read(&project.root.join("target/images.env"))?;
     let pins = pins::read(&project.root.join(".env"))?;
     let mut lines = Vec::new();

@@ -17,7 +17,7 @@ fn names(section: &Value) -> BTreeSet<String> {
     section.as_mapping().into_iter().flatten().filter_map(|(k, _)| k.as_str().map(str::to_owned)).collect()
 }
 
-pub fn list(value: &Value) -> Vec<String> {
+pub(crate) fn list(value: &Value) -> Vec<String> {
     value.as_sequence().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
 }
 

@@ -14,7 +14,7 @@ fn strings(value: &Value) -> Vec<String> {
 }
 
 /// Every rule `service` breaks (empty: none).
-pub fn violations(name: &str, service: &Value, all: &Value) -> Vec<String> {
+pub(crate) fn violations(name: &str, service: &Value, all: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let mut require = |ok: bool, rule: &str| {
         if !ok {
@@ -91,7 +91,7 @@ fn a_service_without_healthcheck_or_limits_is_caught() {
 }
 
 /// Which services are on each network.
-pub fn members(compose: &Value) -> BTreeMap<String, BTreeSet<String>> {
+pub(crate) fn members(compose: &Value) -> BTreeMap<String, BTreeSet<String>> {
     let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (name, service) in services(compose) {
         for network in strings(&service["networks"]) {

@@ -63,7 +63,7 @@ fn pod_spec(object: &Value) -> Option<&Value> {
 }
 
 /// Every rule the workload `object` breaks (empty: none, or not a workload).
-pub fn violations(object: &Value) -> Vec<String> {
+pub(crate) fn violations(object: &Value) -> Vec<String> {
     let Some(pod) = pod_spec(object) else { return Vec::new() };
     let mut out = Vec::new();
     let workload = name(object);

@@ -10,26 +10,26 @@ use crate::{helpers::client, stack::TestStack};
 const SERIES_DEADLINE: Duration = Duration::from_secs(120);
 
 #[derive(Clone)]
-pub struct Api {
+pub(crate) struct Api {
     http: reqwest::Client,
     base: String,
 }
 
 impl Api {
-    pub fn of(t: &TestStack) -> Self {
+    pub(crate) fn of(t: &TestStack) -> Self {
         let prometheus = &t.stack.monitoring.as_ref().expect("a monitored stack").prometheus;
         Self { http: client(), base: prometheus.url() }
     }
 
     /// `data` of a successful API answer; `None` on any failure (callers poll).
-    pub async fn get(&self, path_and_query: &str) -> Option<Value> {
+    pub(crate) async fn get(&self, path_and_query: &str) -> Option<Value> {
         let response = self.http.get(format!("{}{path_and_query}", self.base)).send().await.ok()?;
         let body: Value = response.json().await.ok()?;
         (body["status"] == "success").then(|| body["data"].clone())
     }
 
     /// The result vector of an instant query.
-    pub async fn query(&self, promql: &str) -> Option<Value> {
+    pub(crate) async fn query(&self, promql: &str) -> Option<Value> {
         let response = self.http.get(format!("{}/api/v1/query?query={}", self.base, encode(promql))).send().await;
         let body: Value = response.ok()?.json().await.ok()?;
         assert_ne!(body["status"], "error", "{promql}: {body}");
@@ -37,13 +37,13 @@ impl Api {
     }
 
     /// Every rule group Prometheus loaded (`/api/v1/rules`).
-    pub async fn rule_groups(&self) -> Vec<Value> {
+    pub(crate) async fn rule_groups(&self) -> Vec<Value> {
         let data = self.get("/api/v1/rules").await.expect("the rules API answers");
         data["groups"].as_array().cloned().expect("rule groups")
     }
 
     /// Call `check` every 250 ms until it returns `Some`, or fail the test after [`SERIES_DEADLINE`].
-    pub async fn poll<T, F, Fut>(&self, what: &str, check: F) -> T
+    pub(crate) async fn poll<T, F, Fut>(&self, what: &str, check: F) -> T
     where
         F: Fn(Api) -> Fut,
         Fut: Future<Output = Option<T>>,
@@ -71,7 +71,7 @@ fn encode(text: &str) -> String {
 
 /// `GET /count` through NGINX about 25 times a second (at most 6000 requests) until dropped, so rates stay non-zero
 /// while a test waits for scrapes.
-pub fn background_load(t: &TestStack) -> Load {
+pub(crate) fn background_load(t: &TestStack) -> Load {
     let (http, url) = (t.http.clone(), t.url("/count"));
     Load(tokio::spawn(async move {
         for _ in 0..6000 {
@@ -82,7 +82,7 @@ pub fn background_load(t: &TestStack) -> Load {
 }
 
 /// Stops the load when dropped.
-pub struct Load(tokio::task::JoinHandle<()>);
+pub(crate) struct Load(tokio::task::JoinHandle<()>);
 
 impl Drop for Load {
     fn drop(&mut self) {

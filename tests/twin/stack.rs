@@ -13,24 +13,24 @@ use tempfile::TempDir;
 
 use crate::helpers::{BINARY, client, heavy_load};
 
-pub struct TestStack {
+pub(crate) struct TestStack {
     pub stack: Stack,
     pub http: reqwest::Client,
     /// Removed after the processes above are stopped.
     pub _dir: TempDir,
 }
 
-pub fn spawn_stack(replicas: usize) -> TestStack {
+pub(crate) fn spawn_stack(replicas: usize) -> TestStack {
     spawn_stack_with(replicas, &[])
 }
 
 /// A stack whose replicas get the extra environment `env`.
-pub fn spawn_stack_with(replicas: usize, env: &[(&str, &str)]) -> TestStack {
+pub(crate) fn spawn_stack_with(replicas: usize, env: &[(&str, &str)]) -> TestStack {
     spawn(replicas, |spec| spec.env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
 }
 
 /// A stack with its monitoring (the exporters and Prometheus on the shipped config), as `cargo xtask stack up` runs it.
-pub fn spawn_monitored_stack(replicas: usize) -> TestStack {
+pub(crate) fn spawn_monitored_stack(replicas: usize) -> TestStack {
     spawn(replicas, |spec| spec.monitoring = true)
 }
 
@@ -43,12 +43,12 @@ fn spawn(replicas: usize, adjust: impl FnOnce(&mut StackSpec)) -> TestStack {
 }
 
 impl TestStack {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.stack.nginx.url(path)
     }
 
     /// `GET /count` as JSON: the status and, on success, who served it.
-    pub async fn count(&self) -> (StatusCode, Option<String>) {
+    pub(crate) async fn count(&self) -> (StatusCode, Option<String>) {
         let response = self.http.get(self.url("/count")).header(header::ACCEPT, "application/json").send().await;
         let response = response.expect("nginx answers");
         let status = response.status();

@@ -84,7 +84,7 @@ fn a_taken_port_stops_stack_up_at_once_with_nginxs_reason() {
     let mut spec = StackSpec::on_free_ports(dir.path().join("stack"), BINARY.into(), 1);
     spec.port = taken.local_addr().unwrap().port();
 
-    let error = Stack::start(&spec).err().expect("no stack on a taken port");
+    let error = Stack::start(&spec).expect_err("no stack on a taken port");
 
     // NGINX's own exit and reason, not a start-up timeout (no timing asserted: the steps before NGINX run on shared
     // cores).

@@ -29,7 +29,7 @@ use harness::{paths, sink::Sink};
 use report::Table;
 
 #[derive(Debug, clap::Args)]
-pub struct Options {
+pub(crate) struct Options {
     /// Run one suite only (default: all).
     #[arg(long, value_enum)]
     pub only: Option<Suite>,
@@ -57,7 +57,7 @@ pub struct Options {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Suite {
+pub(crate) enum Suite {
     Proxy,
     Telemetry,
     Redis,
@@ -66,14 +66,14 @@ pub enum Suite {
 }
 
 /// What every suite needs: the release binary, a work directory, the OTLP sink and the load settings.
-pub struct Bench<'a> {
+pub(crate) struct Bench<'a> {
     pub options: &'a Options,
     pub binary: PathBuf,
     pub work: PathBuf,
     pub sink: Sink,
 }
 
-pub fn run(options: &Options) -> Result<(), String> {
+pub(crate) fn run(options: &Options) -> Result<(), String> {
     for (program, package) in [("wrk", "wrk"), ("redis-server", "redis-server"), ("redis-benchmark", "redis-tools")] {
         paths::require(program, &format!("apt-get install {package}"))?;
     }

@@ -14,7 +14,7 @@ use harness::{
 use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Target {
+pub(crate) enum Target {
     /// Start the native twin (Redis, replicas, NGINX on loopback) and inject faults by pid.
     Native,
     /// A compose stack already up in this directory (`docker compose up`); faults through the Docker CLI.
@@ -22,7 +22,7 @@ pub enum Target {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct Options {
+pub(crate) struct Options {
     #[arg(long, value_enum, default_value_t = Target::Native)]
     pub target: Target,
     /// Scenarios to run, in order.
@@ -64,7 +64,7 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn settings(&self) -> Settings {
+    pub(crate) fn settings(&self) -> Settings {
         Settings {
             cycles: usize::from(self.cycles),
             concurrency: usize::from(self.concurrency),
@@ -77,7 +77,7 @@ impl Options {
     }
 }
 
-pub fn run(options: &Options) -> Result<(), String> {
+pub(crate) fn run(options: &Options) -> Result<(), String> {
     let dir = paths::target_dir().join("xtask").join("chaos");
     let settings = options.settings();
     let mut reports = Vec::new();

@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
-pub struct Options {
+pub(crate) struct Options {
     /// Where target/images.env goes (default: the workspace's target/images.env).
     #[arg(long)]
     pub write: Option<PathBuf>,
 }
 
-pub fn run(options: &Options) -> Result<(), String> {
+pub(crate) fn run(options: &Options) -> Result<(), String> {
     harness::images::build(&options.write.clone().unwrap_or_else(harness::images::env_file))
 }

@@ -7,7 +7,7 @@ use harness::load::{self, Plan, summary::Summary};
 
 /// `cargo xtask load` options.
 #[derive(Debug, clap::Args)]
-pub struct Options {
+pub(crate) struct Options {
     /// Target URL; default: /count through NGINX of `cargo xtask stack up`.
     #[arg(long, default_value = "http://127.0.0.1:5002/count")]
     pub url: String,
@@ -31,7 +31,7 @@ pub struct Options {
     pub json: bool,
 }
 
-pub fn run(options: &Options) -> Result<(), String> {
+pub(crate) fn run(options: &Options) -> Result<(), String> {
     load::require_loopback(&options.url).map_err(|e| format!("--url: {e}"))?;
     let plan = Plan {
         url: options.url.clone(),

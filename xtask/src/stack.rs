@@ -13,7 +13,7 @@ use harness::{
 };
 
 #[derive(Debug, clap::Subcommand)]
-pub enum StackCommand {
+pub(crate) enum StackCommand {
     /// Start Redis, N replicas and NGINX on 127.0.0.1 (detached) and return once they serve.
     Up(UpOptions),
     /// Stop the processes of `stack up` by pid (SIGTERM, SIGKILL after a deadline).
@@ -31,7 +31,7 @@ pub enum StackCommand {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct UpOptions {
+pub(crate) struct UpOptions {
     /// Number of visit-counter replicas.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub replicas: u16,
@@ -71,7 +71,7 @@ fn telemetry_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, S
     env
 }
 
-pub fn run(command: &StackCommand) -> Result<(), String> {
+pub(crate) fn run(command: &StackCommand) -> Result<(), String> {
     let dir = paths::target_dir().join("xtask").join("stack");
     match command {
         StackCommand::Up(options) => up(dir, options),

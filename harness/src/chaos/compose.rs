@@ -13,6 +13,7 @@ use crate::wait;
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A compose project in `dir` (the workspace root: `docker-compose.yml`).
+#[derive(Debug)]
 pub struct Compose {
     pub dir: PathBuf,
 }

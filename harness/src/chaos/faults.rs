@@ -37,6 +37,7 @@ pub trait Faults {
 }
 
 /// The native twin: Redis and the replicas are child processes of this one.
+#[derive(Debug)]
 pub struct Native<'a> {
     pub stack: &'a mut Stack,
 }

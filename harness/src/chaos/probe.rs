@@ -26,6 +26,7 @@ pub struct Answer {
 
 /// One thread per port, probing until [`Probe::finish`]: a `/readyz` waiting out its Redis timeout on one replica
 /// never delays the probes of another.
+#[derive(Debug)]
 pub struct Probe {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<Vec<Answer>>>,

@@ -15,6 +15,7 @@ use crate::{
 };
 
 /// One scenario, judged.
+#[derive(Debug)]
 pub struct Report {
     pub scenario: Scenario,
     pub cycles: usize,

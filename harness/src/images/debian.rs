@@ -19,7 +19,7 @@ const RECIPE: &str = "minbase-1";
 
 /// The image `tag` holding a minbase root filesystem of `suite` with the packages `include`, made unless one with the
 /// same key exists. Returns whether it was built (false: cached).
-pub fn base(suite: &str, include: &[&str], tag: &str, state: &Path) -> Result<bool, String> {
+pub(super) fn base(suite: &str, include: &[&str], tag: &str, state: &Path) -> Result<bool, String> {
     let mirror = mirror();
     let key = recipe::key(&[
         ("recipe", RECIPE.into()),

@@ -8,7 +8,7 @@ use std::{
 };
 
 /// The label that carries an image's cache key (see [`super::recipe`]).
-pub const RECIPE_LABEL: &str = "org.visit-counter.recipe";
+pub(super) const RECIPE_LABEL: &str = "org.visit-counter.recipe";
 
 /// The 20.10 engine's own client where Debian's docker.io put it: BuildKit works with it without buildx, which a
 /// newer client elsewhere on PATH may need and not have.
@@ -20,7 +20,7 @@ fn docker() -> Command {
 }
 
 /// `Ok` when an engine answers `docker info`.
-pub fn require_engine() -> Result<(), String> {
+pub(super) fn require_engine() -> Result<(), String> {
     let answered = docker().arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status();
     match answered {
         Ok(status) if status.success() => Ok(()),
@@ -30,14 +30,14 @@ pub fn require_engine() -> Result<(), String> {
 }
 
 /// The recipe label of image `tag`, `None` when there is no such image.
-pub fn recipe_of(tag: &str) -> Option<String> {
+pub(super) fn recipe_of(tag: &str) -> Option<String> {
     let format = format!("{{{{index .Config.Labels \"{RECIPE_LABEL}\"}}}}");
     let out = docker().args(["image", "inspect", "--format", &format, tag]).stderr(Stdio::null()).output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 /// The id of image `tag` (what a cache key of an image built on it includes).
-pub fn id_of(tag: &str) -> Result<String, String> {
+pub(super) fn id_of(tag: &str) -> Result<String, String> {
     let out = docker()
         .args(["image", "inspect", "--format", "{{.Id}}", tag])
         .output()
@@ -50,7 +50,7 @@ pub fn id_of(tag: &str) -> Result<String, String> {
 }
 
 /// `docker build` of `context` (its Dockerfile) as `tag`, labelled with `key`, output to `log`.
-pub fn build(tag: &str, context: &Path, args: &[(String, String)], key: &str, log: &Path) -> Result<(), String> {
+pub(super) fn build(tag: &str, context: &Path, args: &[(String, String)], key: &str, log: &Path) -> Result<(), String> {
     let mut command = docker();
     command.args(["build", "--progress=plain", "--tag", tag, "--label", &format!("{RECIPE_LABEL}={key}")]);
     for (name, value) in args {
@@ -61,7 +61,7 @@ pub fn build(tag: &str, context: &Path, args: &[(String, String)], key: &str, lo
 }
 
 /// `tar -C rootfs -c . | docker import` as `tag`, labelled with `key`.
-pub fn import(tag: &str, rootfs: &Path, key: &str, log: &Path) -> Result<(), String> {
+pub(super) fn import(tag: &str, rootfs: &Path, key: &str, log: &Path) -> Result<(), String> {
     let mut tar = Command::new("tar")
         .arg("-C")
         .arg(rootfs)
@@ -81,7 +81,7 @@ pub fn import(tag: &str, rootfs: &Path, key: &str, log: &Path) -> Result<(), Str
 }
 
 /// Runs `command` with stdout and stderr in `log`; the error names `what` and the log.
-pub fn run_logged(mut command: Command, log: &Path, what: &str) -> Result<(), String> {
+pub(super) fn run_logged(mut command: Command, log: &Path, what: &str) -> Result<(), String> {
     let file = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let err = file.try_clone().map_err(|e| format!("{}: {e}", log.display()))?;
     let status = command.stdout(file).stderr(err).status().map_err(|e| format!("{what}: cannot start: {e}"))?;

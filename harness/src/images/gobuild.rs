@@ -27,7 +27,7 @@ const JAEGER_VERSION_VAR: &str = "github.com/jaegertracing/jaeger/internal/versi
 
 /// Builds (or finds cached) `otelcol-contrib` at `version` (e.g. "0.149.0", the manifest's `dist.version`) and
 /// returns its path.
-pub fn collector(recipe: &Path, version: &str, cache: &Path) -> Result<PathBuf, String> {
+pub(super) fn collector(recipe: &Path, version: &str, cache: &Path) -> Result<PathBuf, String> {
     let manifest_path = recipe.join("manifest.yaml");
     let text = read(&manifest_path)?;
     let mut manifest: Value = serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
@@ -73,7 +73,7 @@ pub fn collector(recipe: &Path, version: &str, cache: &Path) -> Result<PathBuf, 
 
 /// Builds (or finds cached) `jaeger` for Jaeger `version` (e.g. "2.13.0") and returns its path. The module version
 /// is the one go.mod pins; its comment must name this Jaeger release, so the version stamped cannot drift from it.
-pub fn jaeger(recipe: &Path, version: &str, cache: &Path) -> Result<PathBuf, String> {
+pub(super) fn jaeger(recipe: &Path, version: &str, cache: &Path) -> Result<PathBuf, String> {
     let go_mod_path = recipe.join("go.mod");
     let go_mod = read(&go_mod_path)?;
     let go_sum = read(&recipe.join("go.sum"))?;

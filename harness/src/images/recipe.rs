@@ -11,7 +11,7 @@ use std::{
 use sha2::{Digest, Sha256};
 
 /// A key from named parts, in order: `name=value` lines, hashed. Printable, short enough for a label.
-pub fn key(parts: &[(&str, String)]) -> String {
+pub(super) fn key(parts: &[(&str, String)]) -> String {
     let mut hasher = Sha256::new();
     for (name, value) in parts {
         hasher.update(name.as_bytes());
@@ -23,7 +23,7 @@ pub fn key(parts: &[(&str, String)]) -> String {
 }
 
 /// The digest of one file's content.
-pub fn file_digest(path: &Path) -> Result<String, String> {
+pub(super) fn file_digest(path: &Path) -> Result<String, String> {
     use std::io::Read;
     let mut file = fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut hasher = Sha256::new();
@@ -39,7 +39,7 @@ pub fn file_digest(path: &Path) -> Result<String, String> {
 }
 
 /// The digest of every file under `dir`: relative paths, modes and contents, in sorted order.
-pub fn dir_digest(dir: &Path) -> Result<String, String> {
+pub(super) fn dir_digest(dir: &Path) -> Result<String, String> {
     let mut files = Vec::new();
     collect(dir, dir, &mut files)?;
     files.sort();
@@ -72,7 +72,7 @@ fn is_executable(path: &Path) -> bool {
 
 /// A build context in a fresh directory under `scratch`: the recipe's files, plus each `(name, source)` copied in
 /// under `name` (a directory is hard-linked where it can be, so a toolchain costs no copy). Removed when dropped.
-pub fn context(recipe: &Path, extra: &[(&str, PathBuf)], scratch: &Path) -> Result<tempfile::TempDir, String> {
+pub(super) fn context(recipe: &Path, extra: &[(&str, PathBuf)], scratch: &Path) -> Result<tempfile::TempDir, String> {
     fs::create_dir_all(scratch).map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
     let dir = tempfile::Builder::new()
         .prefix("context-")

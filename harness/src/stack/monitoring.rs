@@ -11,6 +11,7 @@ use crate::{
 };
 
 /// Fields drop in order: Prometheus first, then the exporters.
+#[derive(Debug)]
 pub struct Monitoring {
     pub prometheus: Prometheus,
     pub redis_exporter: Exporter,
@@ -18,6 +19,7 @@ pub struct Monitoring {
 }
 
 /// What the monitoring needs to know about the rest of the stack.
+#[derive(Debug)]
 pub struct Watched<'a> {
     pub credentials: &'a Credentials,
     pub redis_port: u16,

@@ -35,7 +35,7 @@ const FLAGS: [&str; 7] = [
 /// How long one command (a page load included) may take.
 const DEADLINE: Duration = Duration::from_secs(30);
 
-pub struct Browser {
+pub(super) struct Browser {
     /// Dropped first: the browser closes before its profile is removed.
     _chromium: headless_chrome::Browser,
     tab: Arc<Tab>,
@@ -46,7 +46,7 @@ pub struct Browser {
 
 impl Browser {
     /// Start headless Chromium with one tab, or fail saying how to install it (scripts/test.sh does).
-    pub fn launch() -> Result<Self, String> {
+    pub(super) fn launch() -> Result<Self, String> {
         harness::paths::require("chromium", "apt-get install chromium; scripts/test.sh installs it")?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let log = format!("--log-file={}", dir.path().join("chromium.log").display());
@@ -79,17 +79,17 @@ impl Browser {
     }
 
     /// Chromium's own log (for failure messages).
-    pub fn log(&self) -> String {
+    pub(super) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("chromium.log")).unwrap_or_default()
     }
 
     /// Every event recorded so far, in order, as the protocol's JSON (`method` and `params`).
-    pub fn events(&self) -> Vec<Value> {
+    pub(super) fn events(&self) -> Vec<Value> {
         self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Emulate a `width`×`height` screen, as a phone (touch, mobile viewport rules) when `mobile`.
-    pub fn set_viewport(&self, width: u32, height: u32, mobile: bool) -> Result<(), String> {
+    pub(super) fn set_viewport(&self, width: u32, height: u32, mobile: bool) -> Result<(), String> {
         let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile });
         let metrics: Emulation::SetDeviceMetricsOverride =
             serde_json::from_value(metrics).map_err(|e| e.to_string())?;
@@ -97,7 +97,7 @@ impl Browser {
     }
 
     /// Load `url`; returns once that document has loaded completely.
-    pub fn navigate(&self, url: &str) -> Result<(), String> {
+    pub(super) fn navigate(&self, url: &str) -> Result<(), String> {
         self.tab.navigate_to(url).map_err(|e| format!("{url}: {e:#}"))?;
         // Asked of the page rather than taken from a load event, which may belong to the previous document.
         let complete = "document.readyState === 'complete' && location.href";
@@ -105,14 +105,14 @@ impl Browser {
     }
 
     /// The value of a JavaScript `expression` on the page (anything JSON can carry).
-    pub fn evaluate(&self, expression: &str) -> Result<Value, String> {
+    pub(super) fn evaluate(&self, expression: &str) -> Result<Value, String> {
         let answer = self.tab.evaluate(&format!("JSON.stringify({expression})"), false).map_err(|e| e.to_string())?;
         let text = answer.value.as_ref().and_then(Value::as_str).ok_or_else(|| format!("{expression}: {answer:?}"))?;
         serde_json::from_str(text).map_err(|e| e.to_string())
     }
 
     /// The viewport as a PNG.
-    pub fn screenshot(&self) -> Result<Vec<u8>, String> {
+    pub(super) fn screenshot(&self) -> Result<Vec<u8>, String> {
         let png = Page::CaptureScreenshotFormatOption::Png;
         self.tab.capture_screenshot(png, None, None, true).map_err(|e| format!("screenshot: {e:#}"))
     }

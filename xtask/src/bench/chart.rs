@@ -16,7 +16,7 @@ const ROW: f64 = 34.0;
 const BAR: f64 = 18.0;
 
 /// An SVG of `rows` (label, median run), titled `title`.
-pub fn latency(title: &str, rows: &[(String, Run)]) -> String {
+pub(super) fn latency(title: &str, rows: &[(String, Run)]) -> String {
     let max = rows.iter().map(|(_, r)| r.p99_ms).fold(1.0_f64, f64::max);
     let min = rows.iter().map(|(_, r)| r.p50_ms).fold(f64::INFINITY, f64::min).clamp(0.01, max);
     let (lo, hi) = (min.log10().floor(), max.log10().ceil().max(min.log10().floor() + 1.0));

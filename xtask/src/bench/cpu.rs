@@ -2,14 +2,14 @@
 //! throughput ratio between two configurations can be explained by what each request costs and who pays it.
 
 /// Processes whose CPU time is read together (e.g. NGINX's master and workers, the replicas).
-pub struct Group {
+pub(super) struct Group {
     pub name: &'static str,
     pub pids: Vec<u32>,
 }
 
 /// CPU seconds per group over one interval, plus the load tool and the whole machine.
 #[derive(Debug, Clone, Default)]
-pub struct Usage {
+pub(super) struct Usage {
     /// In the order of the groups given to [`Meter::new`].
     pub groups: Vec<f64>,
     /// The load tool (wrk): reaped children of this process.
@@ -22,7 +22,7 @@ pub struct Usage {
 }
 
 impl Usage {
-    pub fn add(&mut self, other: &Usage) {
+    pub(super) fn add(&mut self, other: &Usage) {
         self.groups.resize(other.groups.len().max(self.groups.len()), 0.0);
         self.groups.iter_mut().zip(&other.groups).for_each(|(a, b)| *a += b);
         self.load += other.load;
@@ -33,13 +33,13 @@ impl Usage {
 
     /// Busy CPU not accounted to any group, the load tool or this process (the kernel's softirq work on other
     /// tasks' behalf, other programs).
-    pub fn rest(&self) -> f64 {
+    pub(super) fn rest(&self) -> f64 {
         (self.machine_busy - self.groups.iter().sum::<f64>() - self.load - self.own).max(0.0)
     }
 }
 
 /// Reads the groups' CPU time; [`Meter::measure`] wraps one run.
-pub struct Meter {
+pub(super) struct Meter {
     groups: Vec<Group>,
     tick: f64,
 }
@@ -53,16 +53,16 @@ struct Snapshot {
 }
 
 impl Meter {
-    pub fn new(groups: Vec<Group>) -> Self {
+    pub(super) fn new(groups: Vec<Group>) -> Self {
         Self { groups, tick: 1.0 / procfs::ticks_per_second() as f64 }
     }
 
-    pub fn names(&self) -> Vec<&'static str> {
+    pub(super) fn names(&self) -> Vec<&'static str> {
         self.groups.iter().map(|g| g.name).collect()
     }
 
     /// Run `f` and return its result with the CPU time spent meanwhile.
-    pub fn measure<T>(&self, f: impl FnOnce() -> Result<T, String>) -> Result<(T, Usage), String> {
+    pub(super) fn measure<T>(&self, f: impl FnOnce() -> Result<T, String>) -> Result<(T, Usage), String> {
         let before = self.snapshot();
         let value = f()?;
         let after = self.snapshot();

@@ -10,19 +10,19 @@ use std::{
 };
 
 /// Resident set size of `pid` in KiB.
-pub fn rss_kib(pid: u32) -> Option<u64> {
+pub(super) fn rss_kib(pid: u32) -> Option<u64> {
     procfs::process::Process::new(pid as i32).and_then(|p| p.status()).ok()?.vmrss
 }
 
 /// Samples the peak RSS of some processes every 100 ms until dropped.
-pub struct PeakSampler {
+pub(super) struct PeakSampler {
     stop: Arc<AtomicBool>,
     peaks: Vec<Arc<AtomicU64>>,
     worker: Option<thread::JoinHandle<()>>,
 }
 
 impl PeakSampler {
-    pub fn start(pids: &[u32]) -> Self {
+    pub(super) fn start(pids: &[u32]) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let peaks: Vec<_> = pids.iter().map(|_| Arc::new(AtomicU64::new(0))).collect();
         let (pids, thread_stop, thread_peaks) = (pids.to_vec(), Arc::clone(&stop), peaks.clone());
@@ -38,7 +38,7 @@ impl PeakSampler {
     }
 
     /// Peak RSS per process in KiB, in the order given to `start`.
-    pub fn finish(mut self) -> Vec<u64> {
+    pub(super) fn finish(mut self) -> Vec<u64> {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 /// INCR requests per second and p50 latency in ms, at `connections` clients against 127.0.0.1:`port`.
-pub fn incr(port: u16, connections: u32, requests: u32) -> Result<(f64, f64), String> {
+pub(super) fn incr(port: u16, connections: u32, requests: u32) -> Result<(f64, f64), String> {
     let out = Command::new("redis-benchmark")
         .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "incr", "-q"])
         .args(["-c", &connections.to_string(), "-n", &requests.to_string()])

@@ -6,7 +6,7 @@ use procfs::Current as _;
 use serde_json::json;
 
 /// One comparison: rows measured side by side in one run.
-pub struct Table {
+pub(super) struct Table {
     pub title: String,
     /// The command that reproduces this table.
     pub command: String,
@@ -19,7 +19,7 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn markdown(&self) -> String {
+    pub(super) fn markdown(&self) -> String {
         let mut out = format!("### {}\n\n`{}`\n\n| {} |\n|", self.title, self.command, self.columns.join(" | "));
         out.push_str("---|");
         out.push_str(&"---:|".repeat(self.columns.len().saturating_sub(1)));
@@ -46,7 +46,7 @@ impl Table {
 }
 
 /// The machine a report was measured on, for its heading.
-pub fn machine() -> String {
+pub(super) fn machine() -> String {
     let cpuinfo = procfs::CpuInfo::current().ok();
     let cpu = cpuinfo.as_ref().and_then(|c| c.model_name(0)).unwrap_or("unknown CPU");
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -58,7 +58,7 @@ pub fn machine() -> String {
 }
 
 /// Write `<stem>.md`, `<stem>.json` and `<stem>-<n>.svg` for each table with a chart.
-pub fn write(stem: &Path, date: &str, tables: &[Table]) -> Result<(), String> {
+pub(super) fn write(stem: &Path, date: &str, tables: &[Table]) -> Result<(), String> {
     let machine = machine();
     let mut md = format!(
         "# Benchmarks\n\nMeasured {date} on {machine} by `cargo xtask bench`. Every table compares rows measured \

@@ -16,7 +16,7 @@ use super::{
 
 /// `/count` through NGINX vs `/healthz` through NGINX vs `/count` on one replica, with compose's sampler and with the
 /// app's default; where each request's CPU goes; memory per replica.
-pub fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
+pub(super) fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
     let start = |name: &str, sampler: &[(&str, &str)]| {
         let mut spec = StackSpec::on_free_ports(bench.work.join(name), bench.binary.clone(), 3);
         spec.env = exporting(bench);
@@ -94,7 +94,7 @@ fn nginx_pids(stack: &Stack) -> Vec<u32> {
 
 /// `/count` with telemetry off, with the app's default sampler (spans and log records exported), the same without
 /// log records, with compose's sampler, and with every span sampled.
-pub fn telemetry(bench: &Bench) -> Result<Vec<Table>, String> {
+pub(super) fn telemetry(bench: &Bench) -> Result<Vec<Table>, String> {
     let redis = Redis::start(&bench.work.join("telemetry-redis"))?;
     let export = exporting(bench);
     let with = |extra: &[(&str, &str)]| {
@@ -149,7 +149,7 @@ pub fn telemetry(bench: &Bench) -> Result<Vec<Table>, String> {
 
 /// `redis-benchmark -t incr` at the same concurrency, with the shipped `appendfsync always` and with Redis's default
 /// `everysec` (switched by `CONFIG SET` on the same server), alternately.
-pub fn redis(bench: &Bench) -> Result<Table, String> {
+pub(super) fn redis(bench: &Bench) -> Result<Table, String> {
     let redis = Redis::start(&bench.work.join("redis-benchmark"))?;
     let o = bench.options;
     let settings = ["always", "everysec"];
@@ -188,7 +188,7 @@ pub fn redis(bench: &Bench) -> Result<Table, String> {
 }
 
 /// `/count` through NGINX for `--soak-seconds`: does a replica's memory grow?
-pub fn soak(bench: &Bench) -> Result<Table, String> {
+pub(super) fn soak(bench: &Bench) -> Result<Table, String> {
     let mut spec = StackSpec::on_free_ports(bench.work.join("soak"), bench.binary.clone(), 3);
     spec.env = exporting(bench);
     let stack = Stack::start(&spec)?;
@@ -224,7 +224,7 @@ pub fn soak(bench: &Bench) -> Result<Table, String> {
 }
 
 /// Clean and incremental release builds, and the binary's size.
-pub fn build(bench: &Bench) -> Result<Table, String> {
+pub(super) fn build(bench: &Bench) -> Result<Table, String> {
     let scratch = bench.work.join("build-target");
     let _ = std::fs::remove_dir_all(&scratch);
     eprint!("\r==> clean release build{:40}", "");

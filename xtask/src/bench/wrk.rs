@@ -4,7 +4,7 @@ use std::process::Command;
 
 /// One wrk run, parsed.
 #[derive(Debug, Clone, Copy)]
-pub struct Run {
+pub(super) struct Run {
     pub rps: f64,
     pub p50_ms: f64,
     pub p75_ms: f64,
@@ -15,7 +15,7 @@ pub struct Run {
 }
 
 /// Load `url` with `connections` connections on `threads` threads for `seconds`.
-pub fn run(url: &str, threads: u32, connections: u32, seconds: u32) -> Result<Run, String> {
+pub(super) fn run(url: &str, threads: u32, connections: u32, seconds: u32) -> Result<Run, String> {
     let out = Command::new("wrk")
         .args(["--latency", "-t", &threads.to_string(), "-c", &connections.to_string()])
         .args(["-d", &format!("{seconds}s"), "--timeout", "5s", url])
@@ -26,7 +26,7 @@ pub fn run(url: &str, threads: u32, connections: u32, seconds: u32) -> Result<Ru
 }
 
 /// The median run by throughput.
-pub fn median(runs: &[Run]) -> Run {
+pub(super) fn median(runs: &[Run]) -> Run {
     let mut sorted = runs.to_vec();
     sorted.sort_by(|a, b| a.rps.total_cmp(&b.rps));
     sorted[sorted.len() / 2]

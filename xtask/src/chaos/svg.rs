@@ -20,7 +20,7 @@ const GREEN: &str = "#2e9d4b";
 const RED: &str = "#d62728";
 
 /// An SVG document with one panel per report.
-pub fn timeline(reports: &[Report]) -> String {
+pub(super) fn timeline(reports: &[Report]) -> String {
     let height = PANEL * reports.len() as f64 + 30.0;
     let legend = "requests per 100 ms: successes up (green), 503 (amber) and other failures (red) down; red line: \
                   stop, green line: back up";
