@@ -1,5 +1,5 @@
 //! The chaos scenarios (`cargo xtask chaos`, the twin and compose suites): load through NGINX while Redis is restarted (SIGTERM and SIGKILL, on the same data) or
-//! replicas are killed or restarted one by one, then a verdict on the invariants of STACK.md (see [`verdict`]).
+//! replicas are killed or restarted one by one, then a verdict on the invariants of docs/load-and-chaos.md (see [`verdict`]).
 //!
 //! The schedule's pauses (how long Redis stays down, how long the load runs between cycles) are the scenario's
 //! behaviour, not synchronisation: every stop and start waits for its process by polling with a deadline.

@@ -19,7 +19,7 @@ async fn a_full_redis_refuses_the_count_instead_of_evicting_it() {
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE, "a full Redis is a 503, not a lost count");
     assert!(direct.starts_with("OOM"), "INCR refused: {direct}");
     assert_eq!(t.counter(), 1, "the counter is still there and was not reset");
-    // What README's troubleshooting tells operators to grep for.
+    // What docs/troubleshooting.md tells operators to grep for.
     let log = t.log_with("OOM");
     assert!(log.lines().any(|l| l.contains("request failed") && l.contains("OOM")), "the cause is logged:\n{log}");
 }

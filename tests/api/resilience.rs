@@ -76,7 +76,7 @@ async fn an_app_started_before_redis_becomes_ready_when_redis_starts() {
     t.redis.restart().unwrap();
 
     // The pool connects in the background; poll with a deadline rather than sleep.
-    // STACK.md: ready within a second of Redis; 2 s leaves room for a loaded CI machine.
+    // docs/testing.md: ready within a second of Redis; 2 s leaves room for a loaded CI machine.
     let deadline = Instant::now() + Duration::from_secs(2);
     while t.get("/readyz").await.status() != StatusCode::OK {
         assert!(Instant::now() < deadline, "not ready 2 s after Redis started");

@@ -46,7 +46,7 @@ pub(crate) fn a_request_is_traced_to_jaeger(project: &Project) -> Result<String,
     for (span, key, wanted) in expect {
         let got = tag(span, key);
         if got.as_ref() != Some(&wanted) {
-            return Err(format!("{} has {key} = {got:?}, README says {wanted}", span["operationName"]));
+            return Err(format!("{} has {key} = {got:?}, docs/telemetry.md says {wanted}", span["operationName"]));
         }
     }
     Ok(format!(

@@ -12,3 +12,4 @@ mod nginx_config;
 mod prometheus_rules;
 #[path = "../common/shipped.rs"]
 mod shipped;
+mod source_size;

@@ -34,7 +34,7 @@ enum Command {
     Images(images::Options),
     /// Bounded HTTP load on one loopback URL (default: /count through the twin), every request in the summary.
     Load(load::Options),
-    /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see README).
+    /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see docs/native-twin.md).
     #[command(subcommand)]
     Stack(stack::StackCommand),
 }

@@ -1,5 +1,5 @@
-//! The same faults on the compose stack (`docker compose up`), through the Docker CLI. Not run here: the development
-//! machines have no Docker engine (README says so). Load and `/healthz` probes go to NGINX on 127.0.0.1:5002, the
+//! The same faults on the compose stack (`docker compose up`), through the Docker CLI. Runs wherever a Docker engine
+//! does (scripts/engine.sh starts one; the acceptance suite's chaos check uses it). Load and `/healthz` probes go to NGINX on 127.0.0.1:5002, the
 //! only published port; the counter is read inside the Redis container as the admin user, as its healthcheck logs in.
 
 use std::{path::PathBuf, process::Command, time::Duration};
@@ -102,7 +102,7 @@ impl Faults for Compose {
 
     /// Nothing to do, and nothing that could be done: compose has no hook between NGINX and a container being stopped
     /// (NGINX re-resolves `web` every few seconds, and Docker's DNS still lists a container while it drains). On
-    /// compose a rolling restart therefore shows the 502s of a replica whose port closes under NGINX (README), and is
+    /// compose a rolling restart therefore shows the 502s of a replica whose port closes under NGINX (docs/load-and-chaos.md), and is
     /// judged like a replica kill (see [`Faults::has_rotation`]).
     fn set_out_of_rotation(&mut self, _index: usize, _out: bool) -> Result<(), String> {
         Ok(())

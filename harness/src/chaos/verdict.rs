@@ -1,4 +1,4 @@
-//! The invariants of STACK.md checked on one scenario's records, and the verdict as a table row or JSON.
+//! The invariants of docs/load-and-chaos.md ("The verdict") checked on one scenario's records, and the verdict as a table row or JSON.
 
 use std::time::Duration;
 

@@ -115,7 +115,7 @@ fn go() -> Result<PathBuf, String> {
         .map(|dir| dir.join("go"))
         .chain([PathBuf::from("/usr/local/go/bin/go")])
         .find(|candidate| candidate.is_file())
-        .ok_or_else(|| "go not found; install Go 1.26 (see README)".to_owned())
+        .ok_or_else(|| "go not found; install Go 1.26 (see docs/images-without-a-registry.md)".to_owned())
 }
 
 fn go_command(go: &Path) -> Command {

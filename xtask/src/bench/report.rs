@@ -1,4 +1,4 @@
-//! Benchmark results as tables: printed as Markdown, and written as Markdown and JSON for the README to link to.
+//! Benchmark results as tables: printed as Markdown, and written as Markdown and JSON for docs/performance.md to link to.
 
 use std::{fmt::Write as _, path::Path};
 

@@ -1,4 +1,4 @@
-//! The three suites of `cargo xtask bench`, each returning its tables.
+//! The five suites of `cargo xtask bench` (proxy, telemetry, redis, soak, build), each returning its tables.
 
 use harness::{
     app::{App, AppSpec},
