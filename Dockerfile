@@ -14,7 +14,7 @@ ARG LOKI_IMAGE=grafana/loki:3.7.6
 ARG NGINX_EXPORTER_IMAGE=nginx/nginx-prometheus-exporter:1.5.1
 
 # ---- build: BuildKit cache mounts keep the registry and target/ between builds, so a change to src/ recompiles
-# only the visit-counter crate, not its ~170 dependencies.
+# only the visit-counter crate, not its dependencies.
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY . .
