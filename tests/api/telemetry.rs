@@ -221,6 +221,9 @@ async fn the_default_sampler_follows_a_sampled_caller_and_keeps_about_one_new_tr
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+        // About sampling, not deadlines: 2,000 requests in a row must not fail on one CPU stall of a busy machine.
+        ("REDIS_TIMEOUT_MS", "2000"),
+        ("REQUEST_TIMEOUT_MS", "5000"),
     ];
     let mut t = spawn_app_with(&env).await;
 
