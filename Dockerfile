@@ -1,5 +1,6 @@
 # Images of the stack built from this repository (targets): `web` (the visit-counter replicas), `init` (one-shot:
-# Redis ACL credentials and NGINX's certificate at first start), `otel-collector`, `jaeger`, `loki` and
+# Redis ACL credentials and NGINX's certificate at first start), `load` (`cargo xtask load` for the compose service of
+# profile `load`), `otel-collector`, `jaeger`, `loki` and
 # `nginx-exporter` (the upstream images plus a static busybox wget, because they ship no shell or HTTP client for a
 # HEALTHCHECK). Every base image is a build argument; docker-compose.yml passes the pins of .env, and
 # `cargo xtask images` (target/images.env) swaps in images built without a registry. No `# syntax=` line: it would make
@@ -37,6 +38,30 @@ EXPOSE 8080 9000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["/usr/local/bin/visit-counter", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/visit-counter"]
+
+# ---- build-load: the xtask binary, whose `load` command is the load tool (one implementation, native and here).
+# Its own stage, so that building `web` stays as it was; the cache mounts are shared with `build`.
+FROM ${RUST_IMAGE} AS build-load
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,target=/src/target,sharing=locked \
+    cargo build --release --locked --package xtask --bin xtask \
+    && cp target/release/xtask /usr/local/bin/xtask
+
+# ---- load: `xtask load` on the same runtime as web (glibc + libgcc, no shell, uid 65532). Configured by LOAD_*
+# (docker-compose.yml, docs/configuration.md). The running load writes the time of its latest answer to the heartbeat
+# file on the /tmp tmpfs; `load healthcheck` reads it.
+FROM ${RUNTIME_IMAGE} AS load
+LABEL org.opencontainers.image.title="visit-counter-load" \
+      org.opencontainers.image.description="Gentle, bounded traffic for the visit counter: cargo xtask load" \
+      org.opencontainers.image.licenses="MIT"
+COPY --from=build-load /usr/local/bin/xtask /usr/local/bin/xtask
+USER 65532:65532
+ENV LOAD_HEARTBEAT_FILE=/tmp/load-heartbeat
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/xtask", "load", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/xtask", "load"]
 
 # ---- init: the very scripts the native twin runs (deploy/init/), with openssl. Output directories belong to uid
 # 10001 so that fresh named volumes mounted there inherit that owner; services that read them join group 10001.

@@ -102,6 +102,7 @@ pub fn run(faults: &mut dyn Faults, scenario: Scenario, settings: &Settings) -> 
         duration: Duration::from_secs(600),
         max_requests: u64::MAX,
         timeout: settings.bound + Duration::from_secs(1),
+        mix: load::Mix::default(),
     };
     let tally = Arc::new(Tally::default());
     let epoch = Instant::now();

@@ -1,10 +1,13 @@
-//! Bounded HTTP load on one URL (`cargo xtask load`, the chaos scenarios, the compose suite), recording every
-//! request: when it started, how long it took, how it ended and, for a JSON body with `count`, the number it
-//! returned. [`drive`] is the engine; [`run`] drives it from synchronous code; [`summary`] turns records into the
-//! verdict.
+//! Bounded HTTP load on one URL or a weighted mix of paths (`cargo xtask load`, the compose `load` service, the chaos
+//! scenarios, the compose suite), recording every request: when it started, how long it took, how it ended, for a
+//! JSON body with `count` the number it returned, and the `traceparent` it carried, if any. [`feed`] is the engine,
+//! handing each record on as its request ends; [`drive`] collects them all; [`run`] drives it from synchronous code;
+//! [`summary`] turns records into the verdict, [`report`] into a line a minute for runs of any length.
 //!
 //! Every loop here is bounded: by the duration, by an optional request budget, and by the per-request timeout.
 
+mod mix;
+pub mod report;
 pub mod summary;
 
 use std::{
@@ -15,12 +18,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::header::ACCEPT;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+
+pub use mix::{Mix, TraceContext};
 
 /// How a request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// 2xx.
+    /// 200 OK, the only success the app sends.
     Ok,
     /// Any other HTTP status.
     Status(u16),
@@ -55,6 +60,8 @@ pub struct Record {
     pub count: Option<i64>,
     /// Sent again this many times because NGINX closed the connection before answering (see [`request`]).
     pub resent: u8,
+    /// The trace this request started at the client (see [`Mix::traced_percent`]).
+    pub trace: Option<TraceContext>,
 }
 
 impl Record {
@@ -76,7 +83,12 @@ pub struct Plan {
     pub max_requests: u64,
     /// Per-request client timeout: a request still open then is recorded as a timeout.
     pub timeout: Duration,
+    /// What each request asks for; [`Mix::default`]: `GET url` as JSON, no `traceparent`.
+    pub mix: Mix,
 }
+
+/// A [`Plan::duration`] that means "until [`Tally::stop`]" (a signal, for the compose service): a century.
+pub const UNTIL_STOPPED: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Live counters, read by progress lines while the load runs, and the stop switch.
 #[derive(Debug, Default)]
@@ -110,18 +122,29 @@ impl Tally {
 
 /// Send `plan` from `concurrency` workers, times relative to `epoch`; returns every record, sorted by start.
 pub async fn drive(plan: &Plan, epoch: Instant, tally: Arc<Tally>) -> Result<Vec<Record>, String> {
+    let mut records = Vec::new();
+    feed(plan, epoch, tally, |record| records.push(record)).await?;
+    records.sort_by_key(|r| r.start);
+    Ok(records)
+}
+
+/// Send `plan` from `concurrency` workers, times relative to `epoch`, handing each record to `each` as its request
+/// ends and keeping none: a run of any length stays bounded in memory.
+pub async fn feed(plan: &Plan, epoch: Instant, tally: Arc<Tally>, mut each: impl FnMut(Record)) -> Result<(), String> {
     let client = reqwest::Client::builder()
         .timeout(plan.timeout)
         .pool_max_idle_per_host(plan.concurrency)
         .build()
         .map_err(|e| format!("http client: {e}"))?;
+    let targets = Arc::new(plan.mix.targets(&plan.url)?);
     let deadline = Instant::now() + plan.duration;
     let interval = plan.rate.map(|r| Duration::from_secs_f64(plan.concurrency as f64 / r.max(0.001)));
+    let (sender, mut records) = tokio::sync::mpsc::channel(1024);
     let mut workers = Vec::with_capacity(plan.concurrency);
     for _ in 0..plan.concurrency {
-        let (client, tally, url, max) = (client.clone(), tally.clone(), plan.url.clone(), plan.max_requests);
+        let (client, tally, targets, max) = (client.clone(), tally.clone(), targets.clone(), plan.max_requests);
+        let (sender, mix) = (sender.clone(), plan.mix.clone());
         workers.push(tokio::spawn(async move {
-            let mut records = Vec::new();
             let mut ticker = interval.map(tokio::time::interval);
             while !tally.stopped() && Instant::now() < deadline {
                 if tally.sent.fetch_add(1, Ordering::SeqCst) >= max {
@@ -131,19 +154,23 @@ pub async fn drive(plan: &Plan, epoch: Instant, tally: Arc<Tally>) -> Result<Vec
                 if let Some(t) = ticker.as_mut() {
                     t.tick().await;
                 }
-                let record = request(&client, &url, epoch).await;
+                let (url, trace) = (targets.pick(), mix.trace());
+                let record = request(&client, url, &mix.accept, trace, epoch).await;
                 tally.count(record.outcome);
-                records.push(record);
+                if sender.send(record).await.is_err() {
+                    break;
+                }
             }
-            records
         }));
     }
-    let mut records = Vec::new();
-    for worker in workers {
-        records.extend(worker.await.map_err(|e| format!("load worker: {e}"))?);
+    drop(sender);
+    while let Some(record) = records.recv().await {
+        each(record);
     }
-    records.sort_by_key(|r| r.start);
-    Ok(records)
+    for worker in workers {
+        worker.await.map_err(|e| format!("load worker: {e}"))?;
+    }
+    Ok(())
 }
 
 /// One `GET`, sent again (at most [`RESENDS`] times) if NGINX closed the connection without answering — what
@@ -152,21 +179,39 @@ pub async fn drive(plan: &Plan, epoch: Instant, tally: Arc<Tally>) -> Result<Vec
 /// it reached no replica and counted nothing. The next pooled connection may be closing too, hence more than one.
 /// The extra sends are recorded, and do not raise the chaos checks' bound (counter ≤ requests sent): a send that had
 /// counted after all would show up there, and as "counted, not acknowledged".
-async fn request(client: &reqwest::Client, url: &str, epoch: Instant) -> Record {
+async fn request(
+    client: &reqwest::Client,
+    url: &str,
+    accept: &str,
+    trace: Option<TraceContext>,
+    epoch: Instant,
+) -> Record {
     let started = Instant::now();
     let mut resent = 0;
     let result = loop {
-        match client.get(url).header(ACCEPT, "application/json").send().await {
+        let mut get = client.get(url).header(ACCEPT, accept).header(USER_AGENT, "visit-counter-load");
+        if let Some(trace) = trace {
+            get = get.header("traceparent", trace.to_string());
+        }
+        match get.send().await {
             Err(e) if resent < RESENDS && closed_unanswered(&e) => resent += 1,
             result => break result,
         }
     };
     let (outcome, count) = match result {
-        Ok(response) if response.status().is_success() => match response.json::<serde_json::Value>().await {
-            Ok(body) => (Outcome::Ok, body["count"].as_i64()),
-            Err(e) if e.is_timeout() => (Outcome::Timeout, None),
-            Err(_) => (Outcome::Other, None),
-        },
+        Ok(response) if response.status() == reqwest::StatusCode::OK => {
+            let json =
+                response.headers().get(CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+            match response.bytes().await {
+                Ok(body) if json => match serde_json::from_slice::<serde_json::Value>(&body) {
+                    Ok(body) => (Outcome::Ok, body["count"].as_i64()),
+                    Err(_) => (Outcome::Other, None),
+                },
+                Ok(_) => (Outcome::Ok, None),
+                Err(e) if e.is_timeout() => (Outcome::Timeout, None),
+                Err(_) => (Outcome::Other, None),
+            }
+        }
         Ok(response) => {
             let status = response.status().as_u16();
             // Read the body so the connection can be reused.
@@ -177,7 +222,7 @@ async fn request(client: &reqwest::Client, url: &str, epoch: Instant) -> Record 
         Err(e) if e.is_connect() => (Outcome::Connect, None),
         Err(_) => (Outcome::Other, None),
     };
-    Record { start: started - epoch, latency: started.elapsed(), outcome, count, resent }
+    Record { start: started - epoch, latency: started.elapsed(), outcome, count, resent, trace }
 }
 
 /// How often [`request`] sends again after an unanswered close.
@@ -199,13 +244,18 @@ fn closed_unanswered(error: &reqwest::Error) -> bool {
     false
 }
 
-/// `Ok` when `url` points at loopback (127.0.0.0/8, `localhost` or `[::1]`): load stays on this machine.
-pub fn require_loopback(url: &str) -> Result<(), String> {
+/// `Ok` when `url` points at loopback (127.0.0.0/8, `localhost` or `[::1]`), or at a host name of one label (a
+/// compose service such as `nginx`, resolved on the container's own networks): load stays on this machine.
+pub fn require_local(url: &str) -> Result<(), String> {
     let host = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
-    if host.host_str().is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]") {
+    let service = |h: &str| !h.contains(['.', ':', '[']) && h.parse::<u32>().is_err();
+    if host.host_str().is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]" || service(h)) {
         Ok(())
     } else {
-        Err(format!("{url} is not on loopback (127.0.0.0/8, localhost or [::1]): load stays on this machine"))
+        Err(format!(
+            "{url} is neither on loopback (127.0.0.0/8, localhost or [::1]) nor a one-label service name (nginx): \
+             load stays on this machine"
+        ))
     }
 }
 

@@ -40,7 +40,8 @@ pub(crate) fn memory_under_load(project: &Project) -> Result<String, String> {
             "# Memory of each container under load, next to its limit\n\n\
              Written by the compose acceptance suite (`FOOTPRINT_DOC=docs/footprint.md cargo test --test compose`): \
              peak of {SAMPLES} `docker stats` readings while ~100 /count requests a second ({sent} in all) went \
-             through NGINX, every request traced, on a 2-core machine. The limits are docker-compose.yml's.\n\n{table}\n\
+             through NGINX besides the load service's few (profile load), every request traced, on a 2-core \
+             machine. The limits are docker-compose.yml's.\n\n{table}\n\
              Run on the local stand-in images (`cargo xtask images`). `loki-1` is the Loki stand-in, not Loki: its \
              figure says nothing about Loki's needs. Jaeger keeps traces in memory up to its configured bound, so its \
              figure grows with uptime; this is minutes of load.\n"

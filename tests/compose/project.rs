@@ -12,13 +12,20 @@ use serde_json::Value;
 /// The project name: containers, networks and volumes of the suite never touch a user's `visit-counter` stack.
 pub(crate) const NAME: &str = "vc-acceptance";
 
+/// The load generator (profile `load`, on for the whole project): up with the stack, so the dashboard and Jaeger fill
+/// from its traffic alone; stopped by `load::stops_with_a_clean_summary` before the checks that count exactly, and
+/// left out of every later `up`.
+pub(crate) const LOAD: &str = "load";
+
 /// What `docker compose up --wait` may take: the first build compiles the app in a container (minutes on 2 cores).
 const UP_TIMEOUT: &str = "1200";
 
 pub(crate) struct Project {
     pub root: PathBuf,
-    /// The services started: every service of the compose file but Grafana.
+    /// The services started: every service of the compose file but Grafana, the load generator included.
     pub services: Vec<String>,
+    /// When the first `up` returned: every service healthy, the load generator sending.
+    pub up_at: Instant,
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
 }
@@ -50,6 +57,7 @@ impl Project {
         #[allow(unsafe_code)]
         unsafe {
             std::env::set_var("COMPOSE_PROJECT_NAME", NAME);
+            std::env::set_var("COMPOSE_PROFILES", LOAD);
             std::env::set_var("COMPOSE_ENV_FILES", format!("{},{}", root.join(".env").display(), images.display()));
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -58,7 +66,7 @@ impl Project {
             .build()
             .map_err(|e| e.to_string())?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(|e| e.to_string())?;
-        let mut project = Self { root, services: Vec::new(), rt, http };
+        let mut project = Self { root, services: Vec::new(), up_at: Instant::now(), rt, http };
         project.docker(&["info", "--format", "{{.ServerVersion}}"]).map_err(|e| {
             format!("no Docker engine answers ({e}); start one with: bash scripts/engine.sh (see: docker info)")
         })?;
@@ -72,16 +80,22 @@ impl Project {
         let _ = project.compose(&["down", "--volumes", "--remove-orphans", "--timeout", "5"]);
         let started = Instant::now();
         println!("compose: building and starting {} ({})", project.services.join(", "), NAME);
-        project.up(&[])?;
+        project.up_services(&[], &project.services)?;
+        project.up_at = Instant::now();
         println!("compose: every service up and healthy in {:.1?}", started.elapsed());
         Ok(project)
     }
 
-    /// `docker compose up -d --build --wait` of the suite's services, with `extra` arguments.
+    /// `docker compose up -d --build --wait` of the suite's services but the load generator, with `extra` arguments.
     pub(crate) fn up(&self, extra: &[&str]) -> Result<String, String> {
+        let services: Vec<String> = self.services.iter().filter(|s| *s != LOAD).cloned().collect();
+        self.up_services(extra, &services)
+    }
+
+    fn up_services(&self, extra: &[&str], services: &[String]) -> Result<String, String> {
         let mut args = vec!["up", "--detach", "--build", "--wait", "--wait-timeout", UP_TIMEOUT];
         args.extend_from_slice(extra);
-        args.extend(self.services.iter().map(String::as_str));
+        args.extend(services.iter().map(String::as_str));
         self.compose(&args)
     }
 

@@ -56,7 +56,7 @@ pub(crate) fn a_request_is_traced_to_jaeger(project: &Project) -> Result<String,
 }
 
 /// A span's tag as JSON (numbers as numbers).
-fn tag(span: &Value, key: &str) -> Option<Value> {
+pub(crate) fn tag(span: &Value, key: &str) -> Option<Value> {
     let tags = span["tags"].as_array()?;
     tags.iter().find(|t| t["key"] == key).map(|t| t["value"].clone())
 }

@@ -32,7 +32,7 @@ enum Command {
     Chaos(chaos::Options),
     /// Build every image docker-compose.yml needs, without a registry; write target/images.env.
     Images(images::Options),
-    /// Bounded HTTP load on one loopback URL (default: /count through the twin), every request in the summary.
+    /// Bounded HTTP load on a local URL or a mix of paths (default: /count via the twin); the load service runs it.
     Load(load::Options),
     /// The native twin of docker-compose.yml: Redis, N replicas and NGINX on loopback (see docs/native-twin.md).
     #[command(subcommand)]
@@ -46,7 +46,7 @@ fn main() {
         print!("{}", listing());
         return;
     }
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| one_line(e));
     let result = match cli.command {
         Command::Bench(options) => bench::run(&options),
         Command::Chaos(options) => chaos::run(&options),
@@ -60,13 +60,25 @@ fn main() {
     }
 }
 
+/// A command line that does not parse ends with one line (`xtask: invalid value 'x' for '--rate <LOAD_RATE>': …`)
+/// and exit code 2; options read from the environment name their variable as the value. Help is printed as clap does.
+fn one_line(error: clap::Error) -> ! {
+    if !error.use_stderr() {
+        error.exit();
+    }
+    let rendered = error.to_string();
+    eprintln!("xtask: {}", rendered.lines().next().unwrap_or_default().trim_start_matches("error: "));
+    std::process::exit(2);
+}
+
 /// One line per command (subcommands of `stack` spelled out), then how to get the details.
 fn listing() -> String {
     let cli = Cli::command();
     let mut rows = Vec::new();
     for command in cli.get_subcommands() {
         let about = |c: &clap::Command| c.get_about().map(ToString::to_string).unwrap_or_default();
-        if command.has_subcommands() {
+        // `stack` lists its subcommands; `load healthcheck` is the load image's probe, not a command of its own.
+        if command.is_subcommand_required_set() {
             for sub in command.get_subcommands() {
                 rows.push((format!("{} {}", command.get_name(), sub.get_name()), about(sub)));
             }

@@ -179,7 +179,7 @@ fn every_docker_compose_service_named_exists() {
         // Global options (`--env-file F`, `-f F`, `-p P`) come before the subcommand.
         let mut sub = 2;
         while sub + 1 < command.len()
-            && matches!(command[sub].as_str(), "--env-file" | "-f" | "--file" | "-p" | "--project-name")
+            && matches!(command[sub].as_str(), "--env-file" | "-f" | "--file" | "-p" | "--project-name" | "--profile")
         {
             sub += 2;
         }
