@@ -11,6 +11,7 @@
 //! Run: `cargo test --test compose` (scripts/test.sh runs it after `cargo xtask images`).
 //! `FOOTPRINT_DOC=docs/footprint.md` also writes the memory table there.
 
+mod alerts;
 mod chaos;
 mod footprint;
 mod hardening;
@@ -20,6 +21,7 @@ mod routes;
 mod scale;
 mod traces;
 mod versions;
+mod webhook;
 
 use std::{
     panic::{AssertUnwindSafe, catch_unwind},
@@ -48,6 +50,10 @@ const CHECKS: &[Check] = &[
     ("--scale web=5: NGINX spreads over five replicas within 10 s, no reload; back to 3", scale::scale_up_and_down),
     ("down (volumes kept) and up again keeps the count", scale::the_count_survives_down_and_up),
     ("chaos: Redis SIGKILL and restart, a replica SIGKILL, under load", chaos::invariants_hold),
+    (
+        "alerts reach the receiver and resolve: replica paused, Redis stopped, Collector stopped",
+        alerts::a_fault_reaches_the_receiver_and_resolves,
+    ),
 ];
 
 fn main() -> ExitCode {
