@@ -110,14 +110,16 @@ fn run_cases(project: &Project, replica: &str, instance: &str) -> Result<String,
     for case in cases.iter().filter(|c| c.injected.is_some() && c.undone.is_none()) {
         let _ = docker(project, &case.undo);
     }
-    outcome?;
     let received = project.alerts.snapshot();
     let mut names: Vec<&str> = received.iter().filter_map(|(_, n)| n["groupLabels"]["alertname"].as_str()).collect();
     names.sort_unstable();
     names.dedup();
     let mut lines: Vec<String> = cases.iter().map(Case::line).collect();
     lines.push(format!("{} notifications received in all, for: {}", received.len(), names.join(", ")));
-    Ok(lines.join("\n"))
+    match outcome {
+        Ok(()) => Ok(lines.join("\n")),
+        Err(e) => Err(format!("{e}\n{}", lines.join("\n"))),
+    }
 }
 
 /// Polls the receiver until every case has fired, been undone and resolved, or one misses its deadline.
@@ -201,7 +203,8 @@ impl Case {
         let (Some(injected), Some((fired, starts)), Some(undone), Some((resolved, ends))) =
             (self.injected, &self.fired, self.undone, &self.resolved)
         else {
-            return format!("{}: incomplete", self.alert);
+            let fired = self.fired.as_ref().zip(self.injected).map(|((at, _), i)| at.duration_since(i));
+            return format!("{}: {} → firing after {fired:.0?}, not resolved (None: never)", self.alert, self.fault);
         };
         format!(
             "{}: {} → firing at the receiver after {:.0?} (startsAt {starts}, runbook and dashboard linked); undone → \
