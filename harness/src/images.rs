@@ -33,8 +33,8 @@ use crate::paths;
 /// The prefix of every image made here.
 pub const LOCAL: &str = "visit-counter-local";
 
-/// Debian testing, where the stand-ins' packages come from (NGINX, Redis, Prometheus, the exporters, busybox at the
-/// versions `.env` pins; the stable release has older ones).
+/// Debian testing, where the stand-ins' packages come from (NGINX, Redis, Prometheus, Alertmanager, the exporters,
+/// busybox at the versions `.env` pins; the stable release has older ones).
 pub const TESTING: &str = "forky";
 
 /// Where images.env goes unless told otherwise: `<workspace>/target/images.env`, whatever CARGO_TARGET_DIR says, so
@@ -100,6 +100,7 @@ pub fn build(env_path: &Path) -> Result<(), String> {
         ("NGINX_IMAGE", "nginx", "nginx"),
         ("REDIS_IMAGE", "redis", "redis"),
         ("PROMETHEUS_IMAGE", "prometheus", "prometheus"),
+        ("ALERTMANAGER_IMAGE", "alertmanager", "alertmanager"),
         ("REDIS_EXPORTER_IMAGE", "redis_exporter", "redis-exporter"),
         ("NGINX_EXPORTER_IMAGE", "nginx-prometheus-exporter", "nginx-exporter"),
         ("BUSYBOX_IMAGE", "busybox", "busybox"),

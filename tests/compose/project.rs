@@ -26,6 +26,8 @@ pub(crate) struct Project {
     pub services: Vec<String>,
     /// When the first `up` returned: every service healthy, the load generator sending.
     pub up_at: Instant,
+    /// What the suite's webhook receiver got from Alertmanager ([`crate::webhook`]).
+    pub alerts: crate::webhook::Received,
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
 }
@@ -51,6 +53,7 @@ impl Project {
         if !images.is_file() {
             return Err(format!("{} is missing; build the images with: cargo xtask images", images.display()));
         }
+        let (receiver, webhook_url) = crate::webhook::bind(&images)?;
         // The one `unsafe` of the workspace (the lints deny it elsewhere).
         // SAFETY: nothing else runs yet (no thread has been started). Every `docker compose` of this process and of
         // the xtask code it calls (chaos) then works on this project, with the local images.
@@ -59,6 +62,7 @@ impl Project {
             std::env::set_var("COMPOSE_PROJECT_NAME", NAME);
             std::env::set_var("COMPOSE_PROFILES", LOAD);
             std::env::set_var("COMPOSE_ENV_FILES", format!("{},{}", root.join(".env").display(), images.display()));
+            std::env::set_var("ALERTMANAGER_WEBHOOK_URL", &webhook_url);
         }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -66,7 +70,9 @@ impl Project {
             .build()
             .map_err(|e| e.to_string())?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(|e| e.to_string())?;
-        let mut project = Self { root, services: Vec::new(), up_at: Instant::now(), rt, http };
+        let alerts = crate::webhook::serve(&rt, receiver)?;
+        println!("compose: Alertmanager's webhook goes to the suite's receiver, {webhook_url}");
+        let mut project = Self { root, services: Vec::new(), up_at: Instant::now(), alerts, rt, http };
         project.docker(&["info", "--format", "{{.ServerVersion}}"]).map_err(|e| {
             format!("no Docker engine answers ({e}); start one with: bash scripts/engine.sh (see: docker info)")
         })?;

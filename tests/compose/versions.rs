@@ -10,6 +10,7 @@ const PROBES: &[(&str, Option<&str>, &[&str], &str)] = &[
     ("NGINX_IMAGE", Some("nginx"), &["-v"], "nginx/"),
     ("REDIS_IMAGE", Some("redis-server"), &["--version"], "v="),
     ("PROMETHEUS_IMAGE", None, &["--version"], "version "),
+    ("ALERTMANAGER_IMAGE", None, &["--version"], "version "),
     ("REDIS_EXPORTER_IMAGE", Some("/redis_exporter"), &["--version"], "Exporter "),
     ("NGINX_EXPORTER_IMAGE", None, &["--version"], "version "),
     ("BUSYBOX_IMAGE", Some("/bin/busybox"), &[], "BusyBox v"),

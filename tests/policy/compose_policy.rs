@@ -173,7 +173,7 @@ fn only_nginx_publishes_beyond_loopback_and_the_uis_are_published_on_it() {
     }
     assert_eq!(beyond_loopback, BTreeSet::from(["nginx".to_owned()]), "services reachable from other hosts");
     // Jaeger, Prometheus and Grafana (anonymous viewers on) have no authentication: reachable from this host only.
-    for (service, port) in [("jaeger", 16686), ("prometheus", 9090), ("grafana", 3000)] {
+    for (service, port) in [("jaeger", 16686), ("prometheus", 9090), ("alertmanager", 9093), ("grafana", 3000)] {
         assert_eq!(strings(&compose["services"][service]["ports"]), [format!("127.0.0.1:{port}:{port}")], "{service}");
     }
     // The check can fail: no address, every interface, or a non-loopback address in either syntax.

@@ -252,6 +252,9 @@ fn telemetry_config_maps_hold_the_files_compose_mounts_byte_for_byte() {
         ("prometheus-config", "prometheus.yml", "observability/prometheus/prometheus-kubernetes.yml"),
         ("prometheus-rules", "blind.yml", "observability/prometheus/rules/blind.yml"),
         ("prometheus-rules", "slo-count.yml", "observability/prometheus/rules/slo-count.yml"),
+        ("prometheus-rules", "redis.yml", "observability/prometheus/rules/redis.yml"),
+        ("alertmanager-config", "alertmanager.yml", "observability/alertmanager/alertmanager.yml"),
+        ("alertmanager-config", "start.sh", "observability/alertmanager/start.sh"),
         ("grafana-datasources", "datasources.yaml", "observability/grafana/provisioning/datasources/datasources.yaml"),
         (
             "grafana-dashboard-provider",

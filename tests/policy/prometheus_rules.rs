@@ -66,8 +66,12 @@ fn the_rule_unit_tests_pass() {
 }
 
 #[test]
-fn every_alert_has_a_summary_a_description_and_a_runbook_in_the_repository() {
+fn every_alert_has_a_summary_a_description_a_runbook_in_the_repository_and_the_dashboard() {
     let alerts = alerts();
+    // The dashboard link every notification carries: Grafana on the host's loopback, the dashboard by its uid.
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("dashboards/visit-counter.json")).unwrap()).unwrap();
+    let dashboard_url = format!("http://localhost:3000/d/{}", dashboard["uid"].as_str().unwrap());
     assert!(alerts.len() >= 10, "the SLO and blind alerts: {}", alerts.len());
     for alert in alerts {
         let name = alert["alert"].as_str().unwrap();
@@ -78,6 +82,7 @@ fn every_alert_has_a_summary_a_description_and_a_runbook_in_the_repository() {
         let runbook = annotations["runbook_url"].as_str().unwrap_or_else(|| panic!("{name}: runbook_url"));
         assert_eq!(runbook, format!("docs/runbooks/{name}.md"), "{name}: the runbook is named after the alert");
         assert!(root().join(runbook).is_file(), "{name}: {runbook} exists");
+        assert_eq!(annotations["dashboard_url"].as_str(), Some(dashboard_url.as_str()), "{name}: dashboard_url");
         assert!(alert["labels"]["severity"].as_str().is_some_and(|s| s == "page" || s == "ticket"), "{name}: severity");
     }
 }

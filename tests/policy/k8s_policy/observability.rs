@@ -4,7 +4,8 @@
 //! Prometheus and Grafana keep their data on claims with compose's retention; the Redis exporter (compose's image) is
 //! the only pod besides the app that reaches Redis. promtool checks the config with the shared rules. Loki (compose's
 //! version, its config file) keeps its data on a claim and is reached by the Collector and Grafana only, which the
-//! datasources and the Collector's logs pipeline need.
+//! datasources and the Collector's logs pipeline need. Alertmanager runs compose's image, start and flags, and only
+//! Prometheus reaches it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -272,4 +273,28 @@ fn loki_runs_composes_version_and_only_the_collector_and_grafana_reach_it() {
     for (file, text) in [("the Collector's config", &collector), ("Grafana's datasources", &datasources)] {
         assert!(text.contains("http://loki:3100"), "{file} sends to the Service named loki on 3100");
     }
+}
+
+#[test]
+fn alertmanager_runs_composes_image_and_start_and_only_prometheus_reaches_it() {
+    let pod = pod_spec(find(overlay(), "Deployment", "alertmanager")).unwrap();
+    let container = &pod["containers"][0];
+    let image = dotenv().get("ALERTMANAGER_IMAGE").cloned().expect("ALERTMANAGER_IMAGE in .env");
+    assert_eq!(container["image"].as_str(), Some(image.as_str()), "compose's image");
+    let service = &compose()["services"]["alertmanager"];
+    assert_eq!(container["command"], service["entrypoint"], "compose's start.sh");
+    assert_eq!(container["args"], service["command"], "compose's flags");
+    assert_eq!(mount_path(pod, "config"), Some("/etc/alertmanager"));
+    let url = &container["env"][0];
+    assert_eq!(url["name"].as_str(), Some("ALERTMANAGER_WEBHOOK_URL"));
+    assert_eq!(url["valueFrom"]["secretKeyRef"]["optional"].as_bool(), Some(true), "no Secret: sent nowhere");
+
+    let service = find(overlay(), "Service", "alertmanager");
+    assert_eq!(service["spec"]["ports"][0]["port"].as_u64(), Some(9093), "the port Prometheus sends to");
+    let targets = &kubernetes_config()["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"];
+    assert_eq!(targets[0].as_str(), Some("alertmanager:9093"));
+    let admitted = policy_peers(find(overlay(), "NetworkPolicy", "alertmanager"), "ingress", "from");
+    assert_eq!(admitted, BTreeSet::from(["prometheus".to_owned()]));
+    let egress = policy_peers(find(overlay(), "NetworkPolicy", "prometheus"), "egress", "to");
+    assert!(egress.contains("alertmanager"), "Prometheus may reach Alertmanager");
 }
