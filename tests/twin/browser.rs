@@ -8,7 +8,7 @@ mod cdp;
 
 use serde_json::{Value, json};
 
-use crate::stack::spawn_stack_with;
+use crate::stack::{ROOMY, spawn_stack_with};
 use cdp::Browser;
 
 /// Width, height, and whether Chromium should behave as a phone (touch, mobile viewport rules).
@@ -29,7 +29,7 @@ const INSPECT: &str = r#"({
 
 #[test]
 fn the_pages_show_the_count_on_desktop_and_phone_without_errors_or_requests_off_loopback() {
-    let t = spawn_stack_with(1, &[("REPLICA_NAME", "web-1")]);
+    let t = spawn_stack_with(1, &[&[("REPLICA_NAME", "web-1")][..], &ROOMY].concat());
     let browser = Browser::launch().unwrap_or_else(|e| panic!("{e}"));
     let origin = t.url("/").trim_end_matches('/').to_owned();
 

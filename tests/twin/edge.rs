@@ -23,7 +23,7 @@ use reqwest::StatusCode;
 use crate::{
     helpers::client,
     otlp::{attr, hex, server_span_id},
-    stack::{spawn_stack, spawn_stack_with},
+    stack::{ROOMY, spawn_stack, spawn_stack_with},
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,7 +111,7 @@ async fn stand_in(hits: Arc<AtomicUsize>) -> u16 {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_forged_x_forwarded_for_through_nginx_does_not_become_the_client_address() {
     let mut receiver = Sink::keeping().expect("the OTLP sink starts");
-    let t = spawn_stack_with(1, &receiver.env("100"));
+    let t = spawn_stack_with(1, &[&receiver.env("100")[..], &ROOMY].concat());
     let forged = "203.0.113.7";
 
     let response = t.http.get(t.url("/count")).header("x-forwarded-for", forged).send().await.unwrap();

@@ -15,7 +15,7 @@ use harness::{
 use crate::{
     helpers::heavy_load,
     prometheus_api::{Api, background_load},
-    stack::{TestStack, spawn_monitored_stack, spawn_stack},
+    stack::{ROOMY, TestStack, spawn_monitored_stack, spawn_stack, spawn_stack_with},
 };
 
 /// The config with the target lists (and the jobs only a Collector serves) set aside.
@@ -144,7 +144,7 @@ fn the_redis_exporters_user_may_run_every_command_of_a_scrape_and_nothing_that_w
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redis_exporter_scrapes_without_a_permission_error_and_reports_command_latency() {
-    let t = spawn_stack(1);
+    let t = spawn_stack_with(1, &ROOMY);
     assert_eq!(t.count().await.0, reqwest::StatusCode::OK, "an INCR to measure");
     let login = RedisLogin {
         port: t.stack.redis.port(),
