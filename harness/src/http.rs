@@ -21,7 +21,30 @@ struct Client {
 /// `GET path` on 127.0.0.1:`port`: the status code and the body, or why there is none (within about two seconds).
 pub fn get(port: u16, path: &str) -> Result<(u16, String), String> {
     let client = client()?;
-    let request = client.http.get(format!("http://127.0.0.1:{port}{path}"));
+    exchange(client, &client.http, port, path)
+}
+
+/// A client that keeps its connection between requests, as NGINX keeps its upstream connections: for counting what
+/// a request costs the server (`cargo xtask bench`), not for probes (see [`get`]).
+#[derive(Debug)]
+pub struct KeepAlive {
+    http: reqwest::Client,
+}
+
+impl KeepAlive {
+    pub fn new() -> Result<Self, String> {
+        let http = reqwest::Client::builder().timeout(TIMEOUT).user_agent("xtask").no_proxy().build();
+        Ok(Self { http: http.map_err(|e| format!("HTTP client: {e}"))? })
+    }
+
+    /// `GET path` on 127.0.0.1:`port` over the kept connection (a new one if there is none yet), as [`get`].
+    pub fn get(&self, port: u16, path: &str) -> Result<(u16, String), String> {
+        exchange(client()?, &self.http, port, path)
+    }
+}
+
+fn exchange(client: &Client, http: &reqwest::Client, port: u16, path: &str) -> Result<(u16, String), String> {
+    let request = http.get(format!("http://127.0.0.1:{port}{path}"));
     let (sender, answer) = mpsc::channel();
     client.runtime.spawn(async move {
         let exchange = async {

@@ -1,5 +1,5 @@
 //! `cargo xtask bench`: what the service costs, measured on the native twin, always as comparisons run alternately
-//! in one session (round after round) so machine drift hits every row alike. Five suites:
+//! in one session (round after round) so machine drift hits every row alike. Six suites:
 //!
 //! - `proxy`: `/count` through NGINX on 3 replicas against `/healthz` through the same NGINX (how close the Redis
 //!   path comes to the proxy's ceiling) and against `/count` on one replica without NGINX, with compose's sampler and
@@ -9,6 +9,8 @@
 //!   (1 new trace in 100, log records exported), the default without log records (`OTEL_LOGS_EXPORTER=none`),
 //!   compose's sampler, every span sampled — all exporting over OTLP/HTTP to a local sink that accepts and discards;
 //!   throughput and CPU per request;
+//! - `instructions`: instructions and heap allocations per `/count` under valgrind, telemetry off, the default and
+//!   compose's sampler: counts that hold on a busy machine, where the throughput suites do not;
 //! - `redis`: `redis-benchmark -t incr` at the same concurrency: the ceiling Redis sets;
 //! - `soak`: `/count` through NGINX for `--soak-seconds` (5 minutes): replica memory before and after;
 //! - `build`: clean and incremental release build times, and the binary's size.
@@ -17,6 +19,7 @@
 
 mod chart;
 mod cpu;
+mod instructions;
 mod memory;
 mod redis;
 mod report;
@@ -60,6 +63,7 @@ pub(crate) struct Options {
 pub(crate) enum Suite {
     Proxy,
     Telemetry,
+    Instructions,
     Redis,
     Soak,
     Build,
@@ -74,15 +78,18 @@ pub(crate) struct Bench<'a> {
 }
 
 pub(crate) fn run(options: &Options) -> Result<(), String> {
-    for (program, package) in [("wrk", "wrk"), ("redis-server", "redis-server"), ("redis-benchmark", "redis-tools")] {
-        paths::require(program, &format!("apt-get install {package}"))?;
+    let only = if options.telemetry { Some(Suite::Telemetry) } else { options.only };
+    let wanted = |suite| only.is_none_or(|o| o == suite);
+    paths::require("redis-server", "apt-get install redis-server")?;
+    if [Suite::Proxy, Suite::Telemetry, Suite::Redis, Suite::Soak].into_iter().any(wanted) {
+        for (program, package) in [("wrk", "wrk"), ("redis-benchmark", "redis-tools")] {
+            paths::require(program, &format!("apt-get install {package}"))?;
+        }
     }
     let target = build_release()?;
     let work = target.join("xtask").join("bench");
     let _ = std::fs::remove_dir_all(&work);
     let bench = Bench { options, binary: target.join("release").join("visit-counter"), work, sink: Sink::start()? };
-    let only = if options.telemetry { Some(Suite::Telemetry) } else { options.only };
-    let wanted = |suite| only.is_none_or(|o| o == suite);
 
     let mut tables: Vec<Table> = Vec::new();
     if wanted(Suite::Proxy) {
@@ -90,6 +97,9 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
     }
     if wanted(Suite::Telemetry) {
         tables.extend(suites::telemetry(&bench)?);
+    }
+    if wanted(Suite::Instructions) {
+        tables.push(instructions::instructions(&bench)?);
     }
     if wanted(Suite::Redis) {
         tables.push(suites::redis(&bench)?);

@@ -1,4 +1,5 @@
-//! The five suites of `cargo xtask bench` (proxy, telemetry, redis, soak, build), each returning its tables.
+//! The load suites of `cargo xtask bench` (proxy, telemetry, redis, soak) and the build suite, each returning its tables
+//! (`instructions` counts under valgrind, in its own module).
 
 use harness::{
     app::{App, AppSpec},
