@@ -11,6 +11,10 @@ use visit_counter::{
     telemetry::Telemetry,
 };
 
+/// See the dependency's comment in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     run().await.unwrap_or_else(|e| {

@@ -1,6 +1,7 @@
-//! Instructions and heap allocations per `/count`, by telemetry configuration: one replica at a time under valgrind
-//! (callgrind counts instructions, DHAT counts allocations), against a local Redis and exporting to the bench's OTLP
-//! sink. Counts, not seconds: the same binary and inputs give the same figure on a busy machine, so this suite is the
+//! Instructions and heap allocations per `/count`, by telemetry configuration: one replica at a time under
+//! callgrind, against a local Redis and exporting to the bench's OTLP sink. Allocations are the calls to Rust's
+//! allocator entry points that callgrind records (whatever the global allocator is; DHAT would see none with
+//! mimalloc). Counts, not seconds: the same binary and inputs give the same figure on a busy machine, so this suite is the
 //! one to compare commits with on shared cores.
 //!
 //! Each configuration serves [`FEW`] then [`MANY`] sequential `GET /count` on one keep-alive connection in two runs;
@@ -24,11 +25,14 @@ use super::{Bench, report::Table};
 const FEW: u64 = 300;
 const MANY: u64 = 1300;
 
-/// What valgrind counts: callgrind's instructions, or DHAT's heap blocks.
+/// Rust's allocator entry points: each call is one new heap block.
+const ALLOCATING: [&str; 2] = ["__rustc::__rust_alloc", "__rustc::__rust_alloc_zeroed"];
+
+/// One run's totals.
 #[derive(Clone, Copy)]
-enum Tool {
-    Callgrind,
-    Dhat,
+struct Totals {
+    instructions: u64,
+    allocations: u64,
 }
 
 /// The configurations compared: telemetry off, the app's default, and compose's (every request traced).
@@ -56,13 +60,11 @@ pub(super) fn instructions(bench: &Bench) -> Result<Table, String> {
         ];
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         eprintln!("==> instructions: {label}");
-        let per = |tool| -> Result<f64, String> {
-            let few = measure(bench, &redis, &env, tool, FEW)?;
-            let many = measure(bench, &redis, &env, tool, MANY)?;
-            Ok(many.saturating_sub(few) as f64 / (MANY - FEW) as f64)
-        };
-        let instructions = per(Tool::Callgrind)?;
-        let allocations = per(Tool::Dhat)?;
+        let few = measure(bench, &redis, &env, FEW)?;
+        let many = measure(bench, &redis, &env, MANY)?;
+        let per = |count: fn(Totals) -> u64| count(many).saturating_sub(count(few)) as f64 / (MANY - FEW) as f64;
+        let instructions = per(|t| t.instructions);
+        let allocations = per(|t| t.allocations);
         let base = *off.get_or_insert(instructions);
         rows.push(vec![
             label.to_owned(),
@@ -78,21 +80,22 @@ pub(super) fn instructions(bench: &Bench) -> Result<Table, String> {
         rows,
         notes: vec![format!(
             "One replica (TOKIO_WORKER_THREADS=1, JSON log line per request to a file, spans and log records \
-             exported over OTLP/HTTP to a local sink) under `valgrind --tool=callgrind`, then `--tool=dhat`; \
-             {FEW} and {MANY} sequential requests on one keep-alive connection, the difference of the totals divided \
-             by {}. User-space instructions of the replica only.",
+             exported over OTLP/HTTP to a local sink) under `valgrind --tool=callgrind`; {FEW} and {MANY} \
+             sequential requests on one keep-alive connection, the difference of the totals divided by {}. \
+             User-space instructions of the replica only; allocations are calls to `__rust_alloc` and \
+             `__rust_alloc_zeroed`.",
             MANY - FEW
         )],
         chart: None,
     })
 }
 
-/// Run the replica under `tool`, send `requests` `GET /count`, stop it with SIGTERM and read the tool's total.
-fn measure(bench: &Bench, redis: &Redis, env: &[(String, String)], tool: Tool, requests: u64) -> Result<u64, String> {
+/// Run the replica under callgrind, send `requests` `GET /count`, stop it with SIGTERM and read the totals.
+fn measure(bench: &Bench, redis: &Redis, env: &[(String, String)], requests: u64) -> Result<Totals, String> {
     let (port, metrics_port) = (ports::free_port(), ports::free_port());
     let out = bench.work.join(format!("valgrind-{port}.out"));
     let log = bench.work.join(format!("valgrind-{port}.log"));
-    let mut child = spawn(bench, redis, env, tool, &out, &log, (port, metrics_port))?;
+    let mut child = spawn(bench, redis, env, &out, &log, (port, metrics_port))?;
     let served = (|| {
         let ready = || harness::http::get(port, "/healthz").is_ok_and(|(status, _)| status == 200);
         wait::until("the replica under valgrind to answer /healthz", Duration::from_secs(120), ready)?;
@@ -113,32 +116,24 @@ fn measure(bench: &Bench, redis: &Redis, env: &[(String, String)], tool: Tool, r
         return Err(format!("the replica under valgrind exited with {status}; its output: {}", log.display()));
     }
     let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let total = match tool {
-        Tool::Callgrind => callgrind_total(&text),
-        Tool::Dhat => dhat_blocks(&text),
-    };
-    total.ok_or_else(|| format!("no total in {}", out.display()))
+    let instructions = callgrind_total(&text).ok_or_else(|| format!("no total in {}", out.display()))?;
+    Ok(Totals { instructions, allocations: callgrind_calls(&text, &ALLOCATING) })
 }
 
 fn spawn(
     bench: &Bench,
     redis: &Redis,
     env: &[(String, String)],
-    tool: Tool,
     out: &Path,
     log: &Path,
     (port, metrics_port): (u16, u16),
 ) -> Result<Child, String> {
-    let (name, out_flag) = match tool {
-        Tool::Callgrind => ("callgrind", "--callgrind-out-file"),
-        Tool::Dhat => ("dhat", "--dhat-out-file"),
-    };
     let log_file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let stderr = log_file.try_clone().map_err(|e| e.to_string())?;
     let binary: &PathBuf = &bench.binary;
     Command::new("valgrind")
-        .arg(format!("--tool={name}"))
-        .arg(format!("{out_flag}={}", out.display()))
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(binary)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -167,24 +162,38 @@ fn callgrind_total(text: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// The heap blocks allocated over the run, from DHAT's JSON output (`tbk` of every program point, summed).
-fn dhat_blocks(text: &str) -> Option<u64> {
-    let json: serde_json::Value = serde_json::from_str(text).ok()?;
-    json["pps"].as_array()?.iter().map(|pp| pp["tbk"].as_u64()).sum()
+/// How often functions named in `callees` were called, from a callgrind output file: a call is a `cfn=` line naming
+/// the callee (`(id) name` the first time, `(id)` after) followed by `calls=<count> …`.
+fn callgrind_calls(text: &str, callees: &[&str]) -> u64 {
+    let mut names = std::collections::HashMap::new();
+    let mut callee: Option<bool> = None;
+    let mut total = 0;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("fn=").or_else(|| line.strip_prefix("cfn=")) {
+            let (id, name) = rest.split_once(' ').unwrap_or((rest, ""));
+            if !name.is_empty() {
+                names.insert(id.to_owned(), callees.contains(&name));
+            }
+            callee = line.starts_with("cfn=").then(|| names.get(id).copied().unwrap_or(false));
+        } else if let (Some(count), Some(true)) = (line.strip_prefix("calls="), callee.take()) {
+            total += count.split_whitespace().next().and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    total
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{callgrind_total, dhat_blocks};
+    use super::{callgrind_calls, callgrind_total};
 
     #[test]
-    fn reads_callgrind_and_dhat_totals() {
-        let callgrind =
-            "version: 1\ncreator: callgrind-3.19.0\nevents: Ir\nfn=main\n1 5\nsummary: 123456\ntotals: 123456\n";
-        assert_eq!(callgrind_total(callgrind), Some(123_456));
+    fn reads_callgrind_totals_and_call_counts() {
+        let out = "events: Ir\nfn=(1) main\n1 5\ncfn=(2) __rustc::__rust_alloc\ncalls=3 10\n2 40\ncfn=(3) free\n\
+                   calls=7 11\n3 9\nfn=(4) other\ncfn=(2)\ncalls=4 10\n4 12\nsummary: 123456\ntotals: 123456\n";
+        assert_eq!(callgrind_total(out), Some(123_456));
         assert_eq!(callgrind_total("events: Ir\n"), None);
-        let dhat = r#"{"dhatFileVersion":2,"pps":[{"tb":10,"tbk":40},{"tb":32,"tbk":2}]}"#;
-        assert_eq!(dhat_blocks(dhat), Some(42));
-        assert_eq!(dhat_blocks("{}"), None);
+        assert_eq!(callgrind_calls(out, &["__rustc::__rust_alloc"]), 7);
+        assert_eq!(callgrind_calls(out, &["free"]), 7);
+        assert_eq!(callgrind_calls(out, &["nothing"]), 0);
     }
 }
