@@ -64,12 +64,25 @@ pub struct Config {
     /// Log line format on stdout: `json` (one object per line, for collectors) or `text` (for humans).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
+
+    /// Where each request's `request completed` line goes: `stdout` (and, when the request is traced, an OTLP log
+    /// record too) or `otlp` (the record only; stdout keeps start-up, shutdown, warnings and errors). Compose uses
+    /// `otlp`: every request is traced there, and Docker's log driver would carry each line a second time.
+    #[arg(long, env = "LOG_REQUESTS", value_enum, default_value_t = RequestLog::Stdout)]
+    pub log_requests: RequestLog,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Json,
     Text,
+}
+
+/// See [`Config::log_requests`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RequestLog {
+    Stdout,
+    Otlp,
 }
 
 #[derive(Args)]

@@ -31,7 +31,7 @@ async fn run() -> Result<ExitCode, StartupError> {
     }
     // The recorder first: the telemetry pipelines register their own counters (at zero) as they start.
     let metrics = metrics::install()?;
-    let telemetry = Telemetry::init(cli.config.log_format)?;
+    let telemetry = Telemetry::init(cli.config.log_format, cli.config.log_requests)?;
     let signals = Signals::install().map_err(StartupError::Signals)?;
     let app = Application::build(&cli.config, metrics).await?;
     tracing::info!(address = %app.local_addr().map(|a| a.to_string()).unwrap_or_default(), config = ?cli.config, "listening");

@@ -28,7 +28,11 @@ use tracing_subscriber::{
     util::SubscriberInitExt,
 };
 
-use crate::{config::LogFormat, middleware::ACCESS_LOG, startup::StartupError};
+use crate::{
+    config::{LogFormat, RequestLog},
+    middleware::ACCESS_LOG,
+    startup::StartupError,
+};
 
 /// Keeps the pipeline alive; call [`Telemetry::shutdown`] before exit so nothing buffered is lost.
 #[must_use = "dropping the guard early loses buffered telemetry"]
@@ -41,7 +45,7 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// Install the global subscriber. Fails (with a line naming the variable) only on invalid `OTEL_*` settings.
-    pub fn init(format: LogFormat) -> Result<Self, StartupError> {
+    pub fn init(format: LogFormat, requests: RequestLog) -> Result<Self, StartupError> {
         let resource = env::resource();
         // Each pipeline is off when `OTEL_SDK_DISABLED=true` or its `OTEL_<SIGNAL>_EXPORTER` is `none`.
         let on = |exporter: &str| !env::switched_off(exporter);
@@ -54,7 +58,11 @@ impl Telemetry {
         // crate opens spans, and `exporter_internals` keeps everything else quiet.
         let spans = tracing.as_ref().map(traces::Tracing::layer);
         // Log lines are events only and carry their own ids (see `middleware`): spans are not formatted for logs.
-        let lines = stdout_lines(format, stdout).with_filter(rust_log().and(filter_fn(|meta| meta.is_event())));
+        // The access log line only with `LOG_REQUESTS=stdout` (decided once per callsite, like every filter here).
+        let on_stdout = move |meta: &Metadata<'_>| {
+            meta.is_event() && (requests == RequestLog::Stdout || meta.target() != ACCESS_LOG)
+        };
+        let lines = stdout_lines(format, stdout).with_filter(rust_log().and(filter_fn(on_stdout)));
         let records = exported_logs.as_ref().map(|l| l.layer().with_filter(rust_log().and(exported_records())));
         tracing_subscriber::registry().with(exporter_internals()).with(lines).with(spans).with(records).init();
         Ok(Self { tracing, logs: exported_logs, _stdout: guard })

@@ -54,6 +54,7 @@ fn every_invalid_variable_is_named_in_one_line() {
         ("REQUEST_TIMEOUT_MS", "soon"),
         ("SHUTDOWN_GRACE_SECS", "0"),
         ("LOG_FORMAT", "xml"),
+        ("LOG_REQUESTS", "file"),
         ("BIND_ADDRESS", "localhost:80"),
         ("REPLICA_NAME", ""),
         ("REQUEST_TIMEOUT_MS", "100"), // not above REDIS_TIMEOUT_MS (250)

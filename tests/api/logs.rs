@@ -182,3 +182,24 @@ async fn an_untraced_requests_line_stays_on_stdout_and_only_traced_lines_and_err
     let stdout = t.app.log();
     assert_eq!(stdout.lines().filter(|l| l.contains("request completed")).count(), 3, "stdout has every line");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_requests_otlp_exports_each_requests_line_and_keeps_it_off_stdout_but_not_errors() {
+    let mut receiver = Sink::keeping().expect("the OTLP sink starts");
+    let mut t = exporting_app(&receiver, "600000", &[("LOG_REQUESTS", "otlp")]).await;
+    let response = t.get("/count").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let span_id = server_span_id(&response);
+    t.redis.stop(Signal::SIGKILL).unwrap();
+    assert_eq!(t.get("/count").await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    t.app.signal(Signal::SIGTERM).unwrap();
+    assert!(t.app.wait_exit(Duration::from_secs(15)).unwrap().success());
+
+    let records = records_until(&mut receiver, "(no such record)", Duration::from_secs(2)).await;
+    let completed: Vec<_> = records.iter().filter(|(_, r)| body_of(r) == "request completed").collect();
+    assert_eq!(completed.len(), 2, "both requests' lines are exported: {completed:?}");
+    assert!(completed.iter().any(|(_, r)| hex(&r.span_id) == span_id));
+    let stdout = t.app.log();
+    assert!(!stdout.contains("request completed"), "no request line on stdout: {stdout}");
+    assert!(stdout.contains("\"listening\"") && stdout.contains("request failed"), "the rest stays: {stdout}");
+}
