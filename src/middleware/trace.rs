@@ -60,7 +60,7 @@ impl<B> MakeSpan<B> for ServerSpan {
         let (client, peer) = client_addresses(request);
         let span = tracing::info_span!(
             "request",
-            otel.name = %name,
+            otel.name = name.as_str(),
             otel.kind = "server",
             otel.status_code = Empty,
             http.request.method = method,
