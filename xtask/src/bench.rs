@@ -54,6 +54,10 @@ pub(crate) struct Options {
     /// Length of the soak suite's run.
     #[arg(long, default_value_t = 300)]
     pub soak_seconds: u32,
+    /// Measure this `visit-counter` binary instead of building one: to compare commits (e.g. one built by
+    /// `git worktree add`), most usefully with `--only instructions`.
+    #[arg(long)]
+    pub binary: Option<PathBuf>,
     /// Also write the report to `<PATH>.md`, `<PATH>.json` and SVG charts beside them (e.g. `docs/benchmarks`).
     #[arg(long)]
     pub write: Option<PathBuf>,
@@ -86,10 +90,13 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
             paths::require(program, &format!("apt-get install {package}"))?;
         }
     }
-    let target = build_release()?;
+    let (binary, target) = match &options.binary {
+        Some(binary) => (binary.clone(), paths::target_dir()),
+        None => build_release().map(|target| (target.join("release").join("visit-counter"), target))?,
+    };
     let work = target.join("xtask").join("bench");
     let _ = std::fs::remove_dir_all(&work);
-    let bench = Bench { options, binary: target.join("release").join("visit-counter"), work, sink: Sink::start()? };
+    let bench = Bench { options, binary, work, sink: Sink::start()? };
 
     let mut tables: Vec<Table> = Vec::new();
     if wanted(Suite::Proxy) {
