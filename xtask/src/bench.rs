@@ -2,15 +2,15 @@
 //! in one session (round after round) so machine drift hits every row alike. Six suites:
 //!
 //! - `proxy`: `/count` through NGINX on 3 replicas against `/healthz` through the same NGINX (how close the Redis
-//!   path comes to the proxy's ceiling) and against `/count` on one replica without NGINX, with compose's sampler and
-//!   with the app's default; the CPU each request costs, by process; each replica's resident memory idle and at its
+//!   path comes to the proxy's ceiling) and against `/count` on one replica without NGINX, with compose's settings
+//!   and with the app's default sampler, and through NGINX with telemetry off; the CPU each request costs, by process; each replica's resident memory idle and at its
 //!   peak under that load;
 //! - `telemetry`: `/count` on replicas that differ only in telemetry — off (`OTEL_SDK_DISABLED=true`), the default
 //!   (1 new trace in 100, log records exported), the default without log records (`OTEL_LOGS_EXPORTER=none`),
 //!   compose's sampler, every span sampled — all exporting over OTLP/HTTP to a local sink that accepts and discards;
 //!   throughput and CPU per request;
-//! - `instructions`: instructions and heap allocations per `/count` under valgrind, telemetry off, the default and
-//!   compose's sampler: counts that hold on a busy machine, where the throughput suites do not;
+//! - `instructions`: instructions and heap allocations per `/count` under callgrind, from telemetry off to compose's
+//!   settings: counts that hold on a busy machine, where the throughput suites do not;
 //! - `redis`: `redis-benchmark -t incr` at the same concurrency: the ceiling Redis sets;
 //! - `soak`: `/count` through NGINX for `--soak-seconds` (5 minutes): replica memory before and after;
 //! - `build`: clean and incremental release build times, and the binary's size.

@@ -15,12 +15,15 @@ use super::{
     wrk::{self, Run},
 };
 
-/// `/count` through NGINX vs `/healthz` through NGINX vs `/count` on one replica, with compose's sampler and with the
-/// app's default; where each request's CPU goes; memory per replica.
+/// `/count` through NGINX vs `/healthz` through NGINX vs `/count` on one replica, with compose's settings and with the
+/// app's default sampler, and `/count` through NGINX with telemetry off; where each request's CPU goes; memory per
+/// replica.
 pub(super) fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
     let start = |name: &str, sampler: &[(&str, &str)]| {
         let mut spec = StackSpec::on_free_ports(bench.work.join(name), bench.binary.clone(), 3);
         spec.env = exporting(bench);
+        // As compose: each request's line an OTLP record only, not on stdout.
+        spec.env.push(("LOG_REQUESTS".into(), "otlp".into()));
         spec.env.extend(sampler.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Stack::start(&spec)
     };
@@ -30,6 +33,7 @@ pub(super) fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
         "stack-default",
         &[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.01")],
     )?;
+    let off = start("stack-off", &[("OTEL_SDK_DISABLED", "true")])?;
     let pids: Vec<u32> = compose.replicas.iter().map(App::pid).collect();
     let idle: Vec<u64> = pids.iter().map(|p| rss_kib(*p).unwrap_or(0)).collect();
     let cases = [
@@ -38,8 +42,9 @@ pub(super) fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
         ("`/count` on one replica, no NGINX", compose.replicas[0].url("/count")),
         ("`/count` via NGINX, 3 replicas, app's default sampler", default.nginx.url("/count")),
         ("`/count` on one replica, no NGINX, app's default sampler", default.replicas[0].url("/count")),
+        ("`/count` via NGINX, 3 replicas, telemetry off", off.nginx.url("/count")),
     ];
-    let stacks = [&compose, &default];
+    let stacks = [&compose, &default, &off];
     let meter = Meter::new(vec![
         Group { name: "NGINX", pids: stacks.iter().flat_map(|s| nginx_pids(s)).collect() },
         Group { name: "replicas", pids: stacks.iter().flat_map(|s| s.replicas.iter().map(App::pid)).collect() },
@@ -50,7 +55,8 @@ pub(super) fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
     let peaks = sampler.finish();
     // Each stack's counter against its own cases: counts lost on one cannot hide behind extra ones on the other.
     check_counter(compose.counter()?, &cases[..3], &runs[..3])?;
-    check_counter(default.counter()?, &cases[3..], &runs[3..])?;
+    check_counter(default.counter()?, &cases[3..5], &runs[3..5])?;
+    check_counter(off.counter()?, &cases[5..], &runs[5..])?;
 
     let o = bench.options;
     let command = format!("cargo xtask bench --only proxy --seconds {} --rounds {}", o.seconds, o.rounds);
@@ -61,9 +67,10 @@ pub(super) fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
         &runs,
         vec![format!(
             "Replicas run as compose runs them: TOKIO_WORKER_THREADS=1, every request traced \
-             (`parentbased_always_on`), except the last two rows (the app's default: 1 new trace in 100); spans and \
-             log records exported to a local sink, one JSON log line per request on stdout; wrk {} threads, {} \
-             connections.",
+             (`parentbased_always_on`), except the two rows with the app's default (1 new trace in 100) and the last \
+             row (`OTEL_SDK_DISABLED=true`: the first row's req/s over the last's is what tracing every request \
+             leaves); spans and log records exported to a local sink, each request's line as a record only \
+             (`LOG_REQUESTS=otlp`, untraced requests' lines nowhere); wrk {} threads, {} connections.",
             o.threads, o.connections
         )],
     );
