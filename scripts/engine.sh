@@ -57,7 +57,15 @@ if ! docker info >/dev/null 2>&1; then
     mkdir -p "$(dirname "$log")"
     # --userland-proxy=false: published ports through iptables, not one docker-proxy process per connection (the
     # userland proxy runs out of ephemeral ports under load and costs a third of the throughput).
-    $sudo setsid nohup /usr/sbin/dockerd --userland-proxy=false >"$log" 2>&1 </dev/null &
+    # Without this script's other open files: the daemon outlives it, and would otherwise keep holding what its caller
+    # holds (a `flock` around a test run stayed locked for as long as dockerd ran).
+    (
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd=${fd##*/}
+            if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec $sudo setsid nohup /usr/sbin/dockerd --userland-proxy=false >"$log" 2>&1 </dev/null
+    ) &
     deadline=$((SECONDS + 60))
     until docker info >/dev/null 2>&1; do
         if ((SECONDS > deadline)); then
