@@ -1,5 +1,5 @@
 //! `cargo xtask bench`: what the service costs, measured on the native twin, always as comparisons run alternately
-//! in one session (round after round) so machine drift hits every row alike. Six suites:
+//! in one session (round after round) so machine drift hits every row alike. Seven suites:
 //!
 //! - `proxy`: `/count` through NGINX on 3 replicas against `/healthz` through the same NGINX (how close the Redis
 //!   path comes to the proxy's ceiling) and against `/count` on one replica without NGINX, with compose's sampler and
@@ -13,11 +13,15 @@
 //!   compose's sampler: counts that hold on a busy machine, where the throughput suites do not;
 //! - `redis`: `redis-benchmark -t incr` at the same concurrency: the ceiling Redis sets;
 //! - `soak`: `/count` through NGINX for `--soak-seconds` (5 minutes): replica memory before and after;
-//! - `build`: clean and incremental release build times, and the binary's size.
+//! - `build`: clean and incremental release build times, and the binary's size;
+//! - `compose`: `/count` through NGINX on the shipped compose stack (local Docker engine, its containers' limits)
+//!   against the compose getting-started Flask + Redis counter with the same limits (images/flask-peer/); run it
+//!   under `flock /tmp/vc-compose.lock` (fixed host ports).
 //!
 //! Every load run checks afterwards that the counter is not below the successful `/count` responses wrk saw.
 
 mod chart;
+mod compose;
 mod cpu;
 mod instructions;
 mod memory;
@@ -67,6 +71,7 @@ pub(crate) enum Suite {
     Redis,
     Soak,
     Build,
+    Compose,
 }
 
 /// What every suite needs: the release binary, a work directory, the OTLP sink and the load settings.
@@ -81,12 +86,14 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
     let only = if options.telemetry { Some(Suite::Telemetry) } else { options.only };
     let wanted = |suite| only.is_none_or(|o| o == suite);
     paths::require("redis-server", "apt-get install redis-server")?;
-    if [Suite::Proxy, Suite::Telemetry, Suite::Redis, Suite::Soak].into_iter().any(wanted) {
+    if [Suite::Proxy, Suite::Telemetry, Suite::Redis, Suite::Soak, Suite::Compose].into_iter().any(wanted) {
         for (program, package) in [("wrk", "wrk"), ("redis-benchmark", "redis-tools")] {
             paths::require(program, &format!("apt-get install {package}"))?;
         }
     }
-    let target = build_release()?;
+    // The compose suite runs the app as compose builds it, in its image: the native binary only for the others.
+    let native = [Suite::Proxy, Suite::Telemetry, Suite::Instructions, Suite::Redis, Suite::Soak, Suite::Build];
+    let target = if native.into_iter().any(wanted) { build_release()? } else { paths::target_dir() };
     let work = target.join("xtask").join("bench");
     let _ = std::fs::remove_dir_all(&work);
     let bench = Bench { options, binary: target.join("release").join("visit-counter"), work, sink: Sink::start()? };
@@ -109,6 +116,9 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
     }
     if wanted(Suite::Build) {
         tables.push(suites::build(&bench)?);
+    }
+    if wanted(Suite::Compose) {
+        tables.push(compose::compose(&bench)?);
     }
     eprintln!();
     println!("Measured on {}\n", report::machine());
