@@ -16,7 +16,8 @@
 //! - `build`: clean and incremental release build times, and the binary's size;
 //! - `compose`: `/count` through NGINX on the shipped compose stack (local Docker engine, its containers' limits)
 //!   against the compose getting-started Flask + Redis counter with the same limits (images/flask-peer/); run it
-//!   under `flock /tmp/vc-compose.lock` (fixed host ports).
+//!   under `flock /tmp/vc-compose.lock` (fixed host ports). Only with `--only compose`: it needs the Docker engine
+//!   and `cargo xtask images`.
 //!
 //! Every load run checks afterwards that the counter is not below the successful `/count` responses wrk saw.
 
@@ -37,7 +38,7 @@ use report::Table;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Options {
-    /// Run one suite only (default: all).
+    /// Run one suite only (default: all but `compose`, which runs only when asked for).
     #[arg(long, value_enum)]
     pub only: Option<Suite>,
     /// Shortcut for `--only telemetry`.
@@ -84,7 +85,8 @@ pub(crate) struct Bench<'a> {
 
 pub(crate) fn run(options: &Options) -> Result<(), String> {
     let only = if options.telemetry { Some(Suite::Telemetry) } else { options.only };
-    let wanted = |suite| only.is_none_or(|o| o == suite);
+    // Compose only when asked for: it needs the Docker engine, the local images and the fixed host ports.
+    let wanted = |suite| only.map_or(suite != Suite::Compose, |o| o == suite);
     paths::require("redis-server", "apt-get install redis-server")?;
     if [Suite::Proxy, Suite::Telemetry, Suite::Redis, Suite::Soak, Suite::Compose].into_iter().any(wanted) {
         for (program, package) in [("wrk", "wrk"), ("redis-benchmark", "redis-tools")] {
