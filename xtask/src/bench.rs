@@ -23,6 +23,7 @@
 
 mod chart;
 mod compose;
+mod containers;
 mod cpu;
 mod instructions;
 mod memory;
@@ -120,7 +121,7 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
         tables.push(suites::build(&bench)?);
     }
     if wanted(Suite::Compose) {
-        tables.push(compose::compose(&bench)?);
+        tables.extend(compose::compose(&bench)?);
     }
     eprintln!();
     println!("Measured on {}\n", report::machine());

@@ -11,7 +11,7 @@ use harness::{compose::Project, http, images, paths, wait};
 
 use super::{
     Bench, chart,
-    cpu::Meter,
+    containers::{self, Group},
     report::Table,
     suites,
     wrk::{self, Run},
@@ -23,15 +23,16 @@ const PEER: &str = "vc-bench-peer";
 const OURS_PORT: u16 = 5002;
 const PEER_PORT: u16 = 5003;
 
-/// Both stacks up, wrk on each in turn for `rounds`, the counters checked, the table.
-pub(super) fn compose(bench: &Bench) -> Result<Table, String> {
+/// Both stacks up, wrk on each in turn for `rounds`, the counters checked; throughput and CPU per request.
+pub(super) fn compose(bench: &Bench) -> Result<Vec<Table>, String> {
     let (ours, peer) = start()?;
     let before = [ours_counter(&ours)?, peer_counter(&peer)?];
     let cases = [
         ("ours: the shipped stack, `/count` via NGINX", url(OURS_PORT)),
         ("peer: Flask + gunicorn + Redis, `/count` via NGINX", url(PEER_PORT)),
     ];
-    let (runs, _) = suites::alternate(bench, &cases, &Meter::new(Vec::new()))?;
+    let groups = [containers::groups(&ours)?, containers::groups(&peer)?];
+    let (runs, cpu) = alternate(bench, &cases, &groups)?;
     // Each stack's counter against its own runs: counts lost on one cannot hide behind extra ones on the other.
     suites::check_counter(ours_counter(&ours)? - before[0], &cases[..1], &runs[..1])?;
     suites::check_counter(peer_counter(&peer)? - before[1], &cases[1..], &runs[1..])?;
@@ -39,7 +40,67 @@ pub(super) fn compose(bench: &Bench) -> Result<Table, String> {
     let mut query = vec!["dpkg-query", "--show", "--showformat", "${Package} ${Version}\n"];
     query.extend(packages);
     let versions = peer.exec("web", &query)?.lines().collect::<Vec<_>>().join(", ");
-    Ok(table(bench, &cases, &runs, &versions))
+    Ok(vec![table(bench, &cases, &runs, &versions), cpu_table(bench, &cases, &runs, &groups[0], &cpu)])
+}
+
+/// Each case's wrk runs, and the CPU seconds by container group its stack used in them.
+type Measured = (Vec<Vec<Run>>, Vec<Vec<f64>>);
+
+/// wrk on each stack in turn, `rounds` times, with the CPU seconds its container groups used in its own runs.
+fn alternate(bench: &Bench, cases: &[(&str, String)], groups: &[Vec<Group>]) -> Result<Measured, String> {
+    let o = bench.options;
+    let mut runs: Vec<Vec<Run>> = vec![Vec::new(); cases.len()];
+    let mut cpu: Vec<Vec<f64>> = groups.iter().map(|g| vec![0.0; g.len()]).collect();
+    for round in 1..=o.rounds {
+        for (i, (label, url)) in cases.iter().enumerate() {
+            let label: String = label.chars().take(40).collect();
+            eprint!("\r==> round {round}/{}: {label:<42}", o.rounds);
+            let before = containers::usage(&groups[i])?;
+            runs[i].push(wrk::run(url, o.threads, o.connections, o.seconds)?);
+            let after = containers::usage(&groups[i])?;
+            cpu[i].iter_mut().zip(after.iter().zip(&before)).for_each(|(sum, (a, b))| *sum += a - b);
+        }
+    }
+    Ok((runs, cpu))
+}
+
+/// CPU microseconds per request by container group, over all of a stack's rounds.
+fn cpu_table(bench: &Bench, cases: &[(&str, String)], runs: &[Vec<Run>], groups: &[Group], cpu: &[Vec<f64>]) -> Table {
+    let mut columns = vec!["stack"];
+    columns.extend(groups.iter().map(|g| g.name));
+    columns.push("containers' total");
+    let rows = cases
+        .iter()
+        .zip(runs)
+        .zip(cpu)
+        .map(|(((label, _), runs), used)| {
+            let requests = runs.iter().map(|r| r.requests).sum::<u64>().max(1) as f64;
+            let per = |seconds: f64| format!("{:.0}", seconds * 1e6 / requests);
+            let mut row = vec![label.to_string()];
+            row.extend(used.iter().map(|s| per(*s)));
+            row.push(per(used.iter().sum()));
+            row
+        })
+        .collect();
+    Table {
+        title: "Where each request's CPU goes in the containers (µs per request)".into(),
+        command: command(bench),
+        columns,
+        rows,
+        notes: vec![
+            "CPU time (user + system) of each container's cgroup (cpuacct.usage) before and after each wrk run, \
+             divided by the requests wrk completed. `rest of the stack`: ours, the Collector, Jaeger, the Loki \
+             stand-in, Prometheus, Alertmanager and the two exporters; the peer has none. wrk and the kernel's \
+             network work outside the containers are not counted."
+                .into(),
+        ],
+        chart: None,
+    }
+}
+
+fn command(bench: &Bench) -> String {
+    let o = bench.options;
+    format!("flock /tmp/vc-compose.lock cargo xtask bench --only compose --seconds {} --rounds {}", o.seconds, o.rounds)
 }
 
 /// The shipped stack (every service but Grafana, which cannot run here, and the load generator) and the peer, up and
@@ -102,13 +163,9 @@ fn table(bench: &Bench, cases: &[(&str, String)], runs: &[Vec<Run>], versions: &
         .collect();
     let ratio = medians[0].1.rps / medians[1].1.rps.max(1e-9);
     rows.push(vec!["ratio ours / peer".into(), format!("{ratio:.2}×"), String::new(), String::new(), String::new()]);
-    let o = bench.options;
     Table {
         title: title.into(),
-        command: format!(
-            "flock /tmp/vc-compose.lock cargo xtask bench --only compose --seconds {} --rounds {}",
-            o.seconds, o.rounds
-        ),
+        command: command(bench),
         columns: vec!["stack", "req/s (median)", "p50 ms", "p99 ms", "errors"],
         rows,
         notes: notes(bench, versions),
