@@ -8,6 +8,8 @@
 //! - Stand-ins for the upstream images (recipes in `images/<name>/`, each naming the official Dockerfile it mirrors):
 //!   Debian's packages of the pinned major.minor, the Collector and Jaeger built from their Go modules
 //!   ([`gobuild`]), and a Loki stand-in (Loki cannot run here).
+//! - The benchmark's peer, not part of the stack: the classic Flask + Redis counter of Docker's "compose getting
+//!   started" from Debian's packages (`images/flask-peer/`, FLASK_PEER_IMAGE; `cargo xtask bench --only compose`).
 //! - Grafana has no stand-in: GRAFANA_IMAGE keeps its official name and the acceptance suite does not start it.
 //!
 //! Each image is rebuilt only when its cache key changes ([`recipe`]): a second run with nothing changed takes
@@ -109,6 +111,9 @@ pub fn build(env_path: &Path) -> Result<(), String> {
         let args = [("BASE", testing.clone()), ("VERSION", pins::major_minor(&version))];
         images.build(var, format!("{LOCAL}/{name}:{version}"), recipe, &args, &[])?;
     }
+    // Not in the stack: the peer `cargo xtask bench --only compose` compares it with (images/flask-peer/).
+    let peer = [("BASE", testing.clone())];
+    images.build("FLASK_PEER_IMAGE", format!("{LOCAL}/flask-peer:{TESTING}"), "flask-peer", &peer, &[])?;
     let loki = pins::version(pins::image(&pins, "LOKI_IMAGE")?)?;
     images.build(
         "LOKI_IMAGE",

@@ -18,11 +18,13 @@
 //! - [`sink`]: the OTLP/HTTP receiver the app exports to, counting (benchmarks) or keeping (tests) what arrives.
 //! - [`load`]: the HTTP load engine, every request recorded; [`chaos`]: Redis and replica restarts under that load,
 //!   on the twin or on compose, and the verdict on them.
-//! - [`images`]: every image of the compose stack built here without a registry; [`loki_standin`]: what the Loki
+//! - [`images`]: every image of the compose stack built here without a registry; [`compose`]: a compose project on
+//!   the local engine, up and down (the shipped stack and the benchmark's peer); [`loki_standin`]: what the Loki
 //!   stand-in among them answers (xtask's binary `loki-standin`).
 
 pub mod app;
 pub mod chaos;
+pub mod compose;
 pub mod exporters;
 pub mod http;
 pub mod images;

@@ -1,10 +1,10 @@
 //! `cargo xtask bench`: what the service costs, measured on the native twin, always as comparisons run alternately
-//! in one session (round after round) so machine drift hits every row alike. Six suites:
+//! in one session (round after round) so machine drift hits every row alike. Seven suites:
 //!
 //! - `proxy`: `/count` through NGINX on 3 replicas against `/healthz` through the same NGINX (how close the Redis
 //!   path comes to the proxy's ceiling) and against `/count` on one replica without NGINX, with compose's settings
-//!   and with the app's default sampler, and through NGINX with telemetry off; the CPU each request costs, by process; each replica's resident memory idle and at its
-//!   peak under that load;
+//!   and with the app's default sampler, and through NGINX with telemetry off; the CPU each request costs, by process;
+//!   each replica's resident memory idle and at its peak under that load;
 //! - `telemetry`: `/count` on replicas that differ only in telemetry — off (`OTEL_SDK_DISABLED=true`), the default
 //!   (1 new trace in 100, log records exported), the default without log records (`OTEL_LOGS_EXPORTER=none`),
 //!   compose's sampler, every span sampled — all exporting over OTLP/HTTP to a local sink that accepts and discards;
@@ -13,11 +13,17 @@
 //!   settings: counts that hold on a busy machine, where the throughput suites do not;
 //! - `redis`: `redis-benchmark -t incr` at the same concurrency: the ceiling Redis sets;
 //! - `soak`: `/count` through NGINX for `--soak-seconds` (5 minutes): replica memory before and after;
-//! - `build`: clean and incremental release build times, and the binary's size.
+//! - `build`: clean and incremental release build times, and the binary's size;
+//! - `compose`: `/count` through NGINX on the shipped compose stack (local Docker engine, its containers' limits)
+//!   against the compose getting-started Flask + Redis counter with the same limits (images/flask-peer/); run it
+//!   under `flock /tmp/vc-compose.lock` (fixed host ports). Only with `--only compose`: it needs the Docker engine
+//!   and `cargo xtask images`.
 //!
 //! Every load run checks afterwards that the counter is not below the successful `/count` responses wrk saw.
 
 mod chart;
+mod compose;
+mod containers;
 mod cpu;
 mod instructions;
 mod memory;
@@ -33,7 +39,7 @@ use report::Table;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Options {
-    /// Run one suite only (default: all).
+    /// Run one suite only (default: all but `compose`, which runs only when asked for).
     #[arg(long, value_enum)]
     pub only: Option<Suite>,
     /// Shortcut for `--only telemetry`.
@@ -71,6 +77,7 @@ pub(crate) enum Suite {
     Redis,
     Soak,
     Build,
+    Compose,
 }
 
 /// What every suite needs: the release binary, a work directory, the OTLP sink and the load settings.
@@ -83,16 +90,22 @@ pub(crate) struct Bench<'a> {
 
 pub(crate) fn run(options: &Options) -> Result<(), String> {
     let only = if options.telemetry { Some(Suite::Telemetry) } else { options.only };
-    let wanted = |suite| only.is_none_or(|o| o == suite);
+    // Compose only when asked for: it needs the Docker engine, the local images and the fixed host ports.
+    let wanted = |suite| only.map_or(suite != Suite::Compose, |o| o == suite);
     paths::require("redis-server", "apt-get install redis-server")?;
-    if [Suite::Proxy, Suite::Telemetry, Suite::Redis, Suite::Soak].into_iter().any(wanted) {
+    if [Suite::Proxy, Suite::Telemetry, Suite::Redis, Suite::Soak, Suite::Compose].into_iter().any(wanted) {
         for (program, package) in [("wrk", "wrk"), ("redis-benchmark", "redis-tools")] {
             paths::require(program, &format!("apt-get install {package}"))?;
         }
     }
+    // The compose suite runs the app as compose builds it, in its image: the native binary only for the others.
+    let native = [Suite::Proxy, Suite::Telemetry, Suite::Instructions, Suite::Redis, Suite::Soak, Suite::Build];
     let (binary, target) = match &options.binary {
         Some(binary) => (binary.clone(), paths::target_dir()),
-        None => build_release().map(|target| (target.join("release").join("visit-counter"), target))?,
+        None if native.into_iter().any(wanted) => {
+            build_release().map(|target| (target.join("release").join("visit-counter"), target))?
+        }
+        None => (PathBuf::new(), paths::target_dir()),
     };
     let work = target.join("xtask").join("bench");
     let _ = std::fs::remove_dir_all(&work);
@@ -116,6 +129,9 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
     }
     if wanted(Suite::Build) {
         tables.push(suites::build(&bench)?);
+    }
+    if wanted(Suite::Compose) {
+        tables.extend(compose::compose(&bench)?);
     }
     eprintln!();
     println!("Measured on {}\n", report::machine());

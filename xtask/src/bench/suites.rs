@@ -281,7 +281,11 @@ fn exporting(bench: &Bench) -> Vec<(String, String)> {
 }
 
 /// wrk against each case in turn, `rounds` times; with the CPU time each case's runs cost, summed over rounds.
-fn alternate(bench: &Bench, cases: &[(&str, String)], meter: &Meter) -> Result<(Vec<Vec<Run>>, Vec<Usage>), String> {
+pub(super) fn alternate(
+    bench: &Bench,
+    cases: &[(&str, String)],
+    meter: &Meter,
+) -> Result<(Vec<Vec<Run>>, Vec<Usage>), String> {
     let o = bench.options;
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); cases.len()];
     let mut usage: Vec<Usage> = vec![Usage::default(); cases.len()];
@@ -372,7 +376,7 @@ fn ratio_table(title: &str, command: String, cases: &[(&str, String)], runs: &[V
 
 /// Nothing acknowledged was lost: the counter is at least the successful `/count` responses (it may be above:
 /// wrk stops mid-request, and a request can be counted without wrk reading its 200).
-fn check_counter(counter: i64, cases: &[(&str, String)], runs: &[Vec<Run>]) -> Result<(), String> {
+pub(super) fn check_counter(counter: i64, cases: &[(&str, String)], runs: &[Vec<Run>]) -> Result<(), String> {
     let counted = cases.iter().zip(runs).filter(|((_, url), _)| url.ends_with("/count"));
     let succeeded: u64 = counted.flat_map(|(_, r)| r).map(|r| r.requests - r.errors).sum();
     if counter < succeeded as i64 {
