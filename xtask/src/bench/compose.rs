@@ -185,8 +185,9 @@ fn notes(bench: &Bench, versions: &str) -> Vec<String> {
             o.threads, o.connections, o.seconds, o.rounds
         ),
         "Ours: docker-compose.yml as shipped, every service but Grafana (it cannot run here) and the load \
-         generator: replicas tracing every request and exporting spans and logs to the Collector, one JSON log line \
-         per request, Redis AOF with `appendfsync always` and ACL logins, NGINX keeping upstream connections."
+         generator: replicas tracing every request and exporting spans and each request's log line to the Collector \
+         (`LOG_REQUESTS=otlp`: not on stdout), NGINX's access log on stdout and in the file the Collector reads, \
+         Redis AOF with `appendfsync always` and ACL logins, NGINX keeping upstream connections."
             .into(),
         format!(
             "Peer (images/flask-peer/, {versions}): the tutorial's app.py (INCR of one key per GET) under gunicorn, \
