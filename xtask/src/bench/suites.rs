@@ -281,11 +281,7 @@ fn exporting(bench: &Bench) -> Vec<(String, String)> {
 }
 
 /// wrk against each case in turn, `rounds` times; with the CPU time each case's runs cost, summed over rounds.
-pub(super) fn alternate(
-    bench: &Bench,
-    cases: &[(&str, String)],
-    meter: &Meter,
-) -> Result<(Vec<Vec<Run>>, Vec<Usage>), String> {
+fn alternate(bench: &Bench, cases: &[(&str, String)], meter: &Meter) -> Result<(Vec<Vec<Run>>, Vec<Usage>), String> {
     let o = bench.options;
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); cases.len()];
     let mut usage: Vec<Usage> = vec![Usage::default(); cases.len()];
