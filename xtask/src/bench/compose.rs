@@ -68,7 +68,7 @@ fn alternate(bench: &Bench, cases: &[(&str, String)], groups: &[Vec<Group>]) -> 
 fn cpu_table(bench: &Bench, cases: &[(&str, String)], runs: &[Vec<Run>], groups: &[Group], cpu: &[Vec<f64>]) -> Table {
     let mut columns = vec!["stack"];
     columns.extend(groups.iter().map(|g| g.name));
-    columns.push("containers' total");
+    columns.push("total");
     let rows = cases
         .iter()
         .zip(runs)
@@ -89,9 +89,11 @@ fn cpu_table(bench: &Bench, cases: &[(&str, String)], runs: &[Vec<Run>], groups:
         rows,
         notes: vec![
             "CPU time (user + system) of each container's cgroup (cpuacct.usage) before and after each wrk run, \
-             divided by the requests wrk completed. `rest of the stack`: ours, the Collector, Jaeger, the Loki \
-             stand-in, Prometheus, Alertmanager and the two exporters; the peer has none. wrk and the kernel's \
-             network work outside the containers are not counted."
+             divided by the requests wrk completed; the Docker engine's from /proc (dockerd, containerd and the \
+             shims: they carry the containers' stdout into json-file logs). `rest of the stack`: Prometheus, \
+             Alertmanager and the two exporters; the peer has none of these. The Loki stand-in (Loki cannot run \
+             here) decodes each export and keeps its records as JSON: what real Loki would spend is not measured. \
+             wrk and the kernel's network work outside the containers are not counted."
                 .into(),
         ],
         chart: None,
