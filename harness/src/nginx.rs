@@ -60,6 +60,8 @@ impl NginxSpec {
             ("NGINX_STATUS_LISTEN", format!("127.0.0.1:{}", self.status_port)),
             ("NGINX_TLS_DIR", self.tls_dir.display().to_string()),
             ("NGINX_ACCESS_LOG_FILE", self.access_log().display().to_string()),
+            // The twin keeps NGINX's stdout (its log file) as the tests and `cargo xtask stack` read it.
+            ("NGINX_ACCESS_LOG_STDOUT", "1".to_owned()),
             // Never queried natively: no upstream name is resolved at run time.
             ("NGINX_RESOLVER", "127.0.0.1 valid=5s ipv6=off".to_owned()),
             ("NGINX_UPSTREAM_SERVERS", servers.trim_end().to_owned()),
