@@ -150,6 +150,8 @@ fn build_release() -> Result<PathBuf, String> {
     eprintln!("==> building the release binary");
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "--package", "visit-counter"])
+        // Symbols kept (the shipped profile strips them): the instructions suite finds the allocator by name.
+        .env("CARGO_PROFILE_RELEASE_STRIP", "none")
         .status()
         .map_err(|e| format!("cargo build: {e}"))?;
     if !status.success() {

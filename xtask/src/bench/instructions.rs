@@ -123,7 +123,15 @@ fn measure(bench: &Bench, redis: &Redis, env: &[(String, String)], requests: u64
     }
     let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let instructions = callgrind_total(&text).ok_or_else(|| format!("no total in {}", out.display()))?;
-    Ok(Totals { instructions, allocations: callgrind_calls(&text, &ALLOCATING) })
+    let allocations = callgrind_calls(&text, &ALLOCATING);
+    if allocations == 0 {
+        let binary = bench.binary.display();
+        return Err(format!(
+            "no call to {ALLOCATING:?} in {}: is {binary} stripped? (see: nm {binary})",
+            out.display()
+        ));
+    }
+    Ok(Totals { instructions, allocations })
 }
 
 /// Zero callgrind's counts of process `pid` once it is ready: start-up is not a request's cost, and part of it does
