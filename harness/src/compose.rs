@@ -3,9 +3,11 @@
 //! project name of its own so that nothing touches a user's stack. `cargo xtask bench --only compose` runs the
 //! shipped stack and its peer (images/flask-peer/) this way. Dropping a project takes it down with its volumes.
 //!
-//! The shipped stack publishes fixed host ports: callers hold `flock /tmp/vc-compose.lock` while one is up.
+//! The shipped stack publishes fixed host ports: whoever starts one holds [`HostPorts`] while it is up, so the
+//! acceptance suite and the benchmark wait for each other instead of failing on a taken port.
 
 use std::{
+    fs::{File, OpenOptions, TryLockError},
     path::{Path, PathBuf},
     process::Command,
 };
@@ -14,6 +16,39 @@ use crate::{images, paths};
 
 /// What `docker compose up --wait` may take: the first build compiles the app in a container (minutes on 2 cores).
 const UP_TIMEOUT: &str = "1200";
+
+/// The lock file behind [`HostPorts`]; `flock /tmp/vc-compose.lock COMMAND` takes the same lock from a shell.
+pub const HOST_PORTS_LOCK: &str = "/tmp/vc-compose.lock";
+
+/// The shipped stack's fixed host ports (5002, 5443 and the UIs' loopback ports), held by one compose stack of this
+/// repository at a time: an exclusive `flock` on [`HOST_PORTS_LOCK`], released when dropped or when the process
+/// exits, however it exits.
+#[derive(Debug)]
+pub struct HostPorts {
+    /// Held for its lock: closing the file releases it.
+    _file: File,
+}
+
+impl HostPorts {
+    /// Take the lock, waiting (and saying so) while another run holds it.
+    pub fn lock() -> Result<Self, String> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(HOST_PORTS_LOCK)
+            .map_err(|e| format!("cannot open {HOST_PORTS_LOCK}: {e}"))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                eprintln!("==> waiting for {HOST_PORTS_LOCK}: another compose stack of this repository is up");
+                file.lock().map_err(|e| format!("cannot lock {HOST_PORTS_LOCK}: {e}"))?;
+            }
+            Err(TryLockError::Error(e)) => return Err(format!("cannot lock {HOST_PORTS_LOCK}: {e}")),
+        }
+        Ok(Self { _file: file })
+    }
+}
 
 /// One compose project: `docker compose -p NAME -f FILE --env-file .env --env-file target/images.env …`.
 #[derive(Debug)]

@@ -54,6 +54,11 @@ pub fn state_dir() -> PathBuf {
     cache.join("visit-counter").join("images")
 }
 
+/// `Ok` when a Docker engine answers; else one line saying how to start one.
+pub fn require_engine() -> Result<(), String> {
+    docker::require_engine()
+}
+
 /// Build (or find cached) every image, then write their names to `env_path` (see the module doc).
 pub fn build(env_path: &Path) -> Result<(), String> {
     let started = Instant::now();

@@ -30,6 +30,8 @@ pub(crate) struct Project {
     pub alerts: crate::webhook::Received,
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
+    /// The fixed host ports, ours until the stack is down (a field drops after [`Drop::drop`] has taken it down).
+    _ports: harness::compose::HostPorts,
 }
 
 /// An HTTP answer: status, headers, body.
@@ -53,6 +55,7 @@ impl Project {
         if !images.is_file() {
             return Err(format!("{} is missing; build the images with: cargo xtask images", images.display()));
         }
+        let ports = harness::compose::HostPorts::lock()?;
         let (receiver, webhook_url) = crate::webhook::bind(&images)?;
         // The one `unsafe` of the workspace (the lints deny it elsewhere).
         // SAFETY: nothing else runs yet (no thread has been started). Every `docker compose` of this process and of
@@ -72,7 +75,7 @@ impl Project {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(|e| e.to_string())?;
         let alerts = crate::webhook::serve(&rt, receiver)?;
         println!("compose: Alertmanager's webhook goes to the suite's receiver, {webhook_url}");
-        let mut project = Self { root, services: Vec::new(), up_at: Instant::now(), alerts, rt, http };
+        let mut project = Self { root, services: Vec::new(), up_at: Instant::now(), alerts, rt, http, _ports: ports };
         project.docker(&["info", "--format", "{{.ServerVersion}}"]).map_err(|e| {
             format!("no Docker engine answers ({e}); start one with: bash scripts/engine.sh (see: docker info)")
         })?;

@@ -15,9 +15,12 @@
 //! - `soak`: `/count` through NGINX for `--soak-seconds` (5 minutes): replica memory before and after;
 //! - `build`: clean and incremental release build times, and the binary's size;
 //! - `compose`: `/count` through NGINX on the shipped compose stack (local Docker engine, its containers' limits)
-//!   against the compose getting-started Flask + Redis counter with the same limits (images/flask-peer/); run it
-//!   under `flock /tmp/vc-compose.lock` (fixed host ports). Only with `--only compose`: it needs the Docker engine
-//!   and `cargo xtask images`.
+//!   against the compose getting-started Flask + Redis counter with the same limits (images/flask-peer/). It needs
+//!   the Docker engine and `cargo xtask images`: a run without them fails at once, before any other suite, with one
+//!   line saying so (`--only SUITE` runs a native suite alone). It holds the shipped stack's host ports
+//!   (`harness::compose::HostPorts`), waiting while the acceptance suite has them.
+//!
+//! A run ends with the targets of issue 18 set against its own rows (`targets`): every ratio from one run.
 //!
 //! Every load run checks afterwards that the counter is not below the successful `/count` responses wrk saw.
 
@@ -30,6 +33,7 @@ mod memory;
 mod redis;
 mod report;
 mod suites;
+mod targets;
 mod wrk;
 
 use std::{path::PathBuf, process::Command};
@@ -39,7 +43,7 @@ use report::Table;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Options {
-    /// Run one suite only (default: all but `compose`, which runs only when asked for).
+    /// Run one suite only (default: all of them, `compose` included, which needs the Docker engine and the images).
     #[arg(long, value_enum)]
     pub only: Option<Suite>,
     /// Shortcut for `--only telemetry`.
@@ -80,19 +84,25 @@ pub(crate) enum Suite {
     Compose,
 }
 
-/// What every suite needs: the release binary, a work directory, the OTLP sink and the load settings.
+/// What every suite needs: the release binary, a work directory, the OTLP sink and the load settings; and where
+/// they leave the figures the targets table reads.
 pub(crate) struct Bench<'a> {
     pub options: &'a Options,
     pub binary: PathBuf,
     pub work: PathBuf,
     pub sink: Sink,
+    pub figures: targets::Figures,
 }
 
 pub(crate) fn run(options: &Options) -> Result<(), String> {
     let only = if options.telemetry { Some(Suite::Telemetry) } else { options.only };
-    // Compose only when asked for: it needs the Docker engine, the local images and the fixed host ports.
-    let wanted = |suite| only.map_or(suite != Suite::Compose, |o| o == suite);
+    let wanted = |suite| only.is_none_or(|o| o == suite);
     paths::require("redis-server", "apt-get install redis-server")?;
+    // The compose suite runs last, but what it needs is checked first: a run must not fail after twenty minutes.
+    if wanted(Suite::Compose) {
+        compose::require()
+            .map_err(|e| format!("the compose suite: {e} (or run a native suite alone: --only SUITE)"))?;
+    }
     if [Suite::Proxy, Suite::Telemetry, Suite::Redis, Suite::Soak, Suite::Compose].into_iter().any(wanted) {
         for (program, package) in [("wrk", "wrk"), ("redis-benchmark", "redis-tools")] {
             paths::require(program, &format!("apt-get install {package}"))?;
@@ -109,7 +119,7 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
     };
     let work = target.join("xtask").join("bench");
     let _ = std::fs::remove_dir_all(&work);
-    let bench = Bench { options, binary, work, sink: Sink::start()? };
+    let bench = Bench { options, binary, work, sink: Sink::start()?, figures: targets::Figures::default() };
 
     let mut tables: Vec<Table> = Vec::new();
     if wanted(Suite::Proxy) {
@@ -133,6 +143,7 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
     if wanted(Suite::Compose) {
         tables.extend(compose::compose(&bench)?);
     }
+    tables.extend(targets::table(&bench.figures, command_line()));
     eprintln!();
     println!("Measured on {}\n", report::machine());
     for table in &tables {
@@ -144,6 +155,12 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
         println!("written to {0}.md and {0}.json", stem.display());
     }
     Ok(())
+}
+
+/// This run's command line, as the targets table names it.
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cargo xtask {}", args.join(" "))
 }
 
 fn build_release() -> Result<PathBuf, String> {

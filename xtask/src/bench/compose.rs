@@ -2,18 +2,22 @@
 //! engine, its containers with their limits, every service but Grafana) against its peer, the classic Flask + Redis
 //! counter of Docker's "compose getting started" (images/flask-peer/: 3 gunicorn replicas behind NGINX, Redis with
 //! AOF, the same limits), wrk on each alternately. Each stack runs under a project name of its own and is taken down
-//! with its volumes at the end, also on error. The shipped stack publishes fixed ports: run it under
-//! `flock /tmp/vc-compose.lock`.
+//! with its volumes at the end, also on error. The shipped stack publishes fixed host ports: the suite holds
+//! [`HostPorts`] while it is up.
 
 use std::time::Duration;
 
-use harness::{compose::Project, http, images, paths, wait};
+use harness::{
+    compose::{HostPorts, Project},
+    http, images, paths, wait,
+};
 
 use super::{
     Bench, chart,
     containers::{self, Group},
     report::Table,
     suites,
+    targets::Figure,
     wrk::{self, Run},
 };
 
@@ -23,8 +27,20 @@ const PEER: &str = "vc-bench-peer";
 const OURS_PORT: u16 = 5002;
 const PEER_PORT: u16 = 5003;
 
+/// What the suite needs, checked before a run starts: an engine that answers, and the local images with the peer's.
+pub(super) fn require() -> Result<(), String> {
+    images::require_engine()?;
+    let local = images::pins::read(&images::env_file())?;
+    if !local.contains_key("FLASK_PEER_IMAGE") {
+        return Err("target/images.env has no FLASK_PEER_IMAGE; build the images with: cargo xtask images".into());
+    }
+    Ok(())
+}
+
 /// Both stacks up, wrk on each in turn for `rounds`, the counters checked; throughput and CPU per request.
 pub(super) fn compose(bench: &Bench) -> Result<Vec<Table>, String> {
+    // Declared first, dropped last: the ports are ours until both stacks are down.
+    let _ports = HostPorts::lock()?;
     let (ours, peer) = start()?;
     let before = [ours_counter(&ours)?, peer_counter(&peer)?];
     let cases = [
@@ -102,7 +118,7 @@ fn cpu_table(bench: &Bench, cases: &[(&str, String)], runs: &[Vec<Run>], groups:
 
 fn command(bench: &Bench) -> String {
     let o = bench.options;
-    format!("flock /tmp/vc-compose.lock cargo xtask bench --only compose --seconds {} --rounds {}", o.seconds, o.rounds)
+    format!("cargo xtask bench --only compose --seconds {} --rounds {}", o.seconds, o.rounds)
 }
 
 /// The shipped stack (every service but Grafana, which cannot run here, and the load generator) and the peer, up and
@@ -111,10 +127,7 @@ fn start() -> Result<(Project, Project), String> {
     let root = paths::workspace_root();
     let ours = Project::new(OURS, &root.join("docker-compose.yml"))?;
     let peer = Project::new(PEER, &root.join("images").join("flask-peer").join("compose.yaml"))?;
-    let local = images::pins::read(&images::env_file())?;
-    if !local.contains_key("FLASK_PEER_IMAGE") {
-        return Err("target/images.env has no FLASK_PEER_IMAGE; build the peer's image with: cargo xtask images".into());
-    }
+    require()?;
     let services: Vec<String> = ours.services()?.into_iter().filter(|s| s != "grafana" && s != "load").collect();
     eprintln!("==> compose: building and starting {} ({OURS})", services.join(", "));
     ours.up(&services)?;
@@ -163,6 +176,8 @@ fn table(bench: &Bench, cases: &[(&str, String)], runs: &[Vec<Run>], versions: &
             vec![label.clone(), format!("{:.0}", m.rps), p50, p99, errors.to_string()]
         })
         .collect();
+    bench.figures.record(Figure::ComposeOurs, medians[0].1.rps);
+    bench.figures.record(Figure::ComposePeer, medians[1].1.rps);
     let ratio = medians[0].1.rps / medians[1].1.rps.max(1e-9);
     rows.push(vec!["ratio ours / peer".into(), format!("{ratio:.2}×"), String::new(), String::new(), String::new()]);
     Table {

@@ -21,7 +21,7 @@ use nix::{
     unistd::Pid,
 };
 
-use super::{Bench, report::Table};
+use super::{Bench, report::Table, targets::Figure};
 
 const FEW: u64 = 300;
 const MANY: u64 = 1300;
@@ -38,14 +38,26 @@ struct Totals {
 
 /// The configurations compared: telemetry off (with and without the per-request stdout line), the app's default,
 /// every request traced with the line on stdout, and compose as shipped.
-fn configurations() -> [(&'static str, Vec<(&'static str, &'static str)>); 5] {
+/// A configuration: its label, the environment it adds, and the figure of the targets table it gives, if any.
+type Configuration = (&'static str, Vec<(&'static str, &'static str)>, Option<Figure>);
+
+fn configurations() -> [Configuration; 5] {
     let traced = ("OTEL_TRACES_SAMPLER", "parentbased_always_on");
+    let off = ("OTEL_SDK_DISABLED", "true");
     [
-        ("telemetry off (`OTEL_SDK_DISABLED=true`)", vec![("OTEL_SDK_DISABLED", "true")]),
-        ("telemetry off, no request line (`LOG_REQUESTS=otlp`)", vec![("OTEL_SDK_DISABLED", "true"), NO_LINE]),
-        ("default: 1 new trace in 100", vec![]),
-        ("every request traced (`parentbased_always_on`)", vec![traced]),
-        ("compose as shipped: every request traced, `LOG_REQUESTS=otlp`", vec![traced, NO_LINE]),
+        ("telemetry off (`OTEL_SDK_DISABLED=true`)", vec![off], Some(Figure::InstructionsOff)),
+        (
+            "telemetry off, no request line (`LOG_REQUESTS=otlp`)",
+            vec![off, NO_LINE],
+            Some(Figure::InstructionsOffNoLine),
+        ),
+        ("default: 1 new trace in 100", vec![], None),
+        ("every request traced (`parentbased_always_on`)", vec![traced], Some(Figure::InstructionsTraced)),
+        (
+            "compose as shipped: every request traced, `LOG_REQUESTS=otlp`",
+            vec![traced, NO_LINE],
+            Some(Figure::InstructionsCompose),
+        ),
     ]
 }
 
@@ -57,7 +69,7 @@ pub(super) fn instructions(bench: &Bench) -> Result<Table, String> {
     let redis = Redis::start(&bench.work.join("instructions-redis"))?;
     let mut rows = Vec::new();
     let mut off = None;
-    for (label, extra) in configurations() {
+    for (label, extra, figure) in configurations() {
         let mut env: Vec<(String, String)> = vec![
             ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), bench.sink.endpoint.clone()),
             ("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into()),
@@ -70,6 +82,9 @@ pub(super) fn instructions(bench: &Bench) -> Result<Table, String> {
         let per = |count: fn(Totals) -> u64| count(many).saturating_sub(count(few)) as f64 / (MANY - FEW) as f64;
         let instructions = per(|t| t.instructions);
         let allocations = per(|t| t.allocations);
+        if let Some(figure) = figure {
+            bench.figures.record(figure, instructions);
+        }
         let base = *off.get_or_insert(instructions);
         rows.push(vec![
             label.to_owned(),

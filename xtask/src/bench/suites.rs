@@ -12,6 +12,7 @@ use super::{
     cpu::{Group, Meter, Usage},
     memory::{PeakSampler, rss_kib},
     report::Table,
+    targets::Figure,
     wrk::{self, Run},
 };
 
@@ -58,6 +59,8 @@ pub(super) fn proxy(bench: &Bench) -> Result<Vec<Table>, String> {
     check_counter(default.counter()?, &cases[3..5], &runs[3..5])?;
     check_counter(off.counter()?, &cases[5..], &runs[5..])?;
 
+    bench.figures.record(Figure::NginxTraced, wrk::median(&runs[0]).rps);
+    bench.figures.record(Figure::NginxOff, wrk::median(&runs[5]).rps);
     let o = bench.options;
     let command = format!("cargo xtask bench --only proxy --seconds {} --rounds {}", o.seconds, o.rounds);
     let throughput = ratio_table(
