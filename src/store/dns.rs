@@ -1,10 +1,10 @@
 //! How the pool finds `REDIS_HOST`: an asynchronous DNS stub resolver (hickory) instead of the system's
 //! `getaddrinfo`, which redis-rs would otherwise run on a blocking thread per connection attempt.
 //!
-//! Why: when the Redis container is stopped, Docker's embedded DNS takes ~20 s to answer for its name. Every
-//! connection attempt during an outage then parked a thread in `getaddrinfo` for that long, a replica reached its pids
-//! limit within seconds, and lookups queued behind the hung ones delayed recovery by seconds after Redis was back
-//! (`cargo xtask chaos` on compose measured 1.5–2 s). Here a lookup is a future: it ends with the attempt's deadline,
+//! Why: when the Redis container is stopped, Docker's embedded DNS is slow to answer for its name. Every connection
+//! attempt during an outage then parked a thread in `getaddrinfo` for that long, a replica reached its pids limit,
+//! and lookups queued behind the hung ones delayed recovery after Redis was back (the figures: docs/troubleshooting.md,
+//! "Replicas slow to recover after a Redis outage"). Here a lookup is a future: it ends with the attempt's deadline,
 //! holds no thread, and the first attempt after Redis returns resolves at once.
 //!
 //! Nothing is cached (a restarted container may come back on another address); names in /etc/hosts and IP literals

@@ -54,8 +54,7 @@ impl Tracing {
     {
         // Off: the attributes tracing-opentelemetry adds to every span by default (`code.file.path`,
         // `code.module.name`, `code.line.number`, `thread.id`, `thread.name`, `target`, `busy_ns`, `idle_ns`). Nothing
-        // reads them, and they were 16 of a traced request's 33 attributes, each converted and encoded at export
-        // (docs/profile.md).
+        // reads them, and each was converted and encoded at export (what they cost: docs/profile.md).
         tracing_opentelemetry::layer()
             .with_tracer(self.provider.tracer("visit-counter"))
             .with_location(false)
