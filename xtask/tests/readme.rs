@@ -6,6 +6,9 @@
 //! - `docker compose …` names only services that docker-compose.yml defines;
 //! - `scripts/…` is an executable script; every repository path a command names exists.
 //!
+//! Anywhere in a document, `cargo test --test NAME [FILTER]` names a test binary of the workspace, and FILTER selects
+//! a test of it (a module or a `#[test]` function), as libtest would.
+//!
 //! Every relative Markdown link resolves from its document's folder, and an `#anchor` names a heading of its target.
 //! Plus, in the README: the two main commands are there, `.ci/run` runs the second, and the code tour lists at most
 //! ten files, each of which exists.
@@ -360,4 +363,93 @@ fn anchors_follow_github_and_the_tour_reads_numbered_paths() {
         BTreeSet::from(["how---scale-works-without-nginxs-reload".into(), "code-tour".into(), "next".into()])
     );
     assert_eq!(code_tour(doc), ["src/main.rs", "src/lib.rs"]);
+}
+
+/// The `[[test]]` targets of the workspace's root manifest, with the folder (or file) their tests live in.
+fn test_targets() -> Vec<(String, PathBuf)> {
+    let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).expect("Cargo.toml");
+    let mut targets = Vec::new();
+    let mut name = None;
+    for line in manifest.lines().map(str::trim) {
+        if let Some(value) = line.strip_prefix("name = ") {
+            name = Some(value.trim_matches('"').to_owned());
+        } else if let (Some(path), Some(n)) = (line.strip_prefix("path = "), name.take()) {
+            let path = PathBuf::from(path.trim_matches('"'));
+            // `tests/api/main.rs` → the folder `tests/api`; `tests/router.rs` → itself.
+            let home = if path.ends_with("main.rs") { path.parent().expect("a folder").to_path_buf() } else { path };
+            targets.push((n, workspace_root().join(home)));
+        }
+    }
+    targets
+}
+
+/// Every `cargo test --test NAME [FILTER]` a document names, in a shell block or in prose: `(NAME, FILTER)`.
+fn cargo_test_mentions(markdown: &str) -> Vec<(String, Option<String>)> {
+    let mut found = Vec::new();
+    for (i, _) in markdown.match_indices("cargo test --test ") {
+        let mut words = markdown[i + "cargo test --test ".len()..]
+            .split(|c: char| c.is_whitespace() || c == '`' || c == ')')
+            .take_while(|w| !w.is_empty() && !w.starts_with('-'));
+        if let Some(name) = words.next() {
+            let filter = words.next().filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || "_:".contains(c)));
+            found.push((name.to_owned(), filter.map(str::to_owned)));
+        }
+    }
+    found
+}
+
+/// Whether the test binary whose sources are at `home` (a file, or a folder searched recursively) has a test whose
+/// path contains `filter`, as libtest selects: a module (file) named so, or a `#[test]` function.
+fn selects_a_test(home: &Path, filter: &str) -> bool {
+    if home.is_file() {
+        let text = std::fs::read_to_string(home).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        return home.file_stem().is_some_and(|s| s.to_string_lossy().contains(filter))
+            || lines.windows(2).any(|pair| {
+                let name = pair[1].trim_start_matches("async ").strip_prefix("fn ").unwrap_or("");
+                pair[0].starts_with("#[")
+                    && pair[0].contains("test")
+                    && name.split('(').next().unwrap_or("").contains(filter)
+            });
+    }
+    std::fs::read_dir(home).into_iter().flatten().flatten().any(|entry| {
+        let path = entry.path();
+        (path.is_dir() || path.extension().is_some_and(|e| e == "rs")) && selects_a_test(&path, filter)
+    })
+}
+
+#[test]
+fn every_cargo_test_command_names_a_test_binary_and_a_filter_that_selects_something() {
+    let targets = test_targets();
+    assert!(targets.len() >= 5, "test targets read from Cargo.toml: {targets:?}");
+    let mut seen = 0;
+    for doc in documents() {
+        for (name, filter) in cargo_test_mentions(&doc.text) {
+            let home = targets.iter().find(|(n, _)| *n == name).map(|(_, home)| home);
+            let names: Vec<&str> = targets.iter().map(|(n, _)| n.as_str()).collect();
+            let home = home
+                .unwrap_or_else(|| panic!("{}: `cargo test --test {name}`: no such test binary {names:?}", doc.name));
+            if let Some(filter) = filter {
+                // libtest runs the tests whose path contains the filter: a module (file) or function of that binary.
+                assert!(
+                    selects_a_test(home, filter.rsplit("::").next().unwrap_or(&filter)),
+                    "{}: `cargo test --test {name} {filter}` selects no test in {}",
+                    doc.name,
+                    home.display()
+                );
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3, "cargo test commands found in the docs: {seen}");
+}
+
+#[test]
+fn cargo_test_mentions_are_read_from_prose_and_blocks() {
+    let doc = "Run `cargo test --test twin browser`, or:\n```sh\ncargo test --test compose\n```\n\
+               (`cargo test --test api -- --nocapture`)";
+    assert_eq!(
+        cargo_test_mentions(doc),
+        [("twin".into(), Some("browser".into())), ("compose".into(), None), ("api".into(), None)]
+    );
 }
