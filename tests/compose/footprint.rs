@@ -36,10 +36,11 @@ pub(crate) fn memory_under_load(project: &Project) -> Result<String, String> {
         }
     }
     if let Ok(path) = std::env::var("FOOTPRINT_DOC") {
+        let date = crate::project::run(std::process::Command::new("date").arg("+%Y-%m-%d"))?;
         let doc = format!(
             "# Memory of each container under load, next to its limit\n\n\
-             Written by the compose acceptance suite (`FOOTPRINT_DOC=docs/footprint.md cargo test --test compose`): \
-             peak of {SAMPLES} `docker stats` readings while ~100 /count requests a second ({sent} in all) went \
+             Written {date} by the compose acceptance suite (`FOOTPRINT_DOC=docs/footprint.md cargo test --test \
+             compose`): peak of {SAMPLES} `docker stats` readings while ~100 /count requests a second ({sent} in all) went \
              through NGINX besides the load service's few (profile load), every request traced, on a 2-core \
              machine. The limits are docker-compose.yml's.\n\n{table}\n\
              Run on the local stand-in images (`cargo xtask images`). `loki-1` is the Loki stand-in, not Loki: its \
