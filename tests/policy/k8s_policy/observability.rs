@@ -204,6 +204,17 @@ fn only_the_app_and_the_redis_exporter_reach_redis() {
     assert_eq!(peers, BTreeSet::from(["web".to_owned(), "redis-exporter".to_owned()]));
     let exporter = &pod_spec(find(overlay(), "Deployment", "redis-exporter")).unwrap()["containers"][0];
     assert_eq!(exporter["image"].as_str(), dotenv().get("REDIS_EXPORTER_IMAGE").map(String::as_str), "compose's image");
+    // The exporter's own settings as compose's: with Redis away, a scrape must still answer `redis_up 0` in time.
+    let settings = |pairs: Vec<(String, String)>| -> BTreeSet<(String, String)> {
+        pairs.into_iter().filter(|(k, _)| k.starts_with("REDIS_EXPORTER_")).collect()
+    };
+    let kubernetes = exporter["env"].as_sequence().expect("env").iter();
+    let kubernetes =
+        kubernetes.map(|e| (e["name"].as_str().unwrap().to_owned(), e["value"].as_str().unwrap_or("").to_owned()));
+    let compose = compose();
+    let compose = compose["services"]["redis-exporter"]["environment"].as_mapping().expect("environment").iter();
+    let compose = compose.map(|(k, v)| (k.as_str().unwrap().to_owned(), v.as_str().unwrap_or("").to_owned()));
+    assert_eq!(settings(kubernetes.collect()), settings(compose.collect()), "REDIS_EXPORTER_* as in compose");
 }
 
 #[test]
