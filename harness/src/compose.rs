@@ -17,8 +17,13 @@ use crate::{images, paths};
 /// What `docker compose up --wait` may take: the first build compiles the app in a container (minutes on 2 cores).
 const UP_TIMEOUT: &str = "1200";
 
-/// The lock file behind [`HostPorts`]; `flock /tmp/vc-compose.lock COMMAND` takes the same lock from a shell.
+/// The lock file behind [`HostPorts`]. Never wrap a bench or acceptance run in `flock` on it: the run takes the lock
+/// itself, through a file of its own, and would wait for its own wrapper.
 pub const HOST_PORTS_LOCK: &str = "/tmp/vc-compose.lock";
+
+/// The projects of this repository that publish the fixed host ports: the acceptance suite's and the bench's. A run
+/// killed before its teardown leaves its project up; the next holder of the lock takes them down first.
+const PORT_HOLDERS: [&str; 3] = ["vc-acceptance", "vc-bench", "vc-bench-peer"];
 
 /// The shipped stack's fixed host ports (5002, 5443 and the UIs' loopback ports), held by one compose stack of this
 /// repository at a time: an exclusive `flock` on [`HOST_PORTS_LOCK`], released when dropped or when the process
@@ -30,7 +35,7 @@ pub struct HostPorts {
 }
 
 impl HostPorts {
-    /// Take the lock, waiting (and saying so) while another run holds it.
+    /// Take the lock, waiting (and saying so) while another run holds it; then take down what a killed run left.
     pub fn lock() -> Result<Self, String> {
         let file = OpenOptions::new()
             .create(true)
@@ -45,6 +50,14 @@ impl HostPorts {
                 file.lock().map_err(|e| format!("cannot lock {HOST_PORTS_LOCK}: {e}"))?;
             }
             Err(TryLockError::Error(e)) => return Err(format!("cannot lock {HOST_PORTS_LOCK}: {e}")),
+        }
+        for project in PORT_HOLDERS {
+            // By project name alone, away from any compose file (compose finds the containers by their label): the
+            // ports are freed whichever file started them; nothing happens when none is up.
+            let _ = Command::new("docker")
+                .args(["compose", "--project-name", project, "down", "--volumes", "--remove-orphans", "--timeout", "5"])
+                .current_dir(std::env::temp_dir())
+                .output();
         }
         Ok(Self { _file: file })
     }

@@ -3,7 +3,7 @@
 //! opens no `tracing` span at all, because in tracing-opentelemetry an unsampled span costs nearly as much as a
 //! sampled one (docs/profile.md). The provider itself then samples everything it is given. Unset, the sampler is
 //! `parentbased_traceidratio` at [`DEFAULT_RATIO`]: a caller's sampled `traceparent` is always followed, and 1 new
-//! trace in 100 is kept, which keeps the cost of tracing within noise (measured: docs/performance.md). Compose sets
+//! trace in 100 is kept, which keeps the cost of tracing within noise (measured: docs/benchmarks-telemetry.md). Compose sets
 //! `parentbased_always_on`, so that every click of the demo can be found in Jaeger.
 
 use std::sync::OnceLock;

@@ -36,7 +36,8 @@ pub(crate) fn memory_under_load(project: &Project) -> Result<String, String> {
         }
     }
     if let Ok(path) = std::env::var("FOOTPRINT_DOC") {
-        let date = crate::project::run(std::process::Command::new("date").arg("+%Y-%m-%d"))?;
+        let date = std::process::Command::new("date").arg("+%Y-%m-%d").output().map_err(|e| format!("date: {e}"))?;
+        let date = String::from_utf8_lossy(&date.stdout).trim().to_owned();
         let doc = format!(
             "# Memory of each container under load, next to its limit\n\n\
              Written {date} by the compose acceptance suite (`FOOTPRINT_DOC=docs/footprint.md cargo test --test \

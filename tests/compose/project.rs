@@ -55,6 +55,8 @@ impl Project {
         if !images.is_file() {
             return Err(format!("{} is missing; build the images with: cargo xtask images", images.display()));
         }
+        // The engine first: without one, fail now rather than after waiting for another run's lock.
+        harness::images::require_engine()?;
         let ports = harness::compose::HostPorts::lock()?;
         let (receiver, webhook_url) = crate::webhook::bind(&images)?;
         // The one `unsafe` of the workspace (the lints deny it elsewhere).

@@ -365,19 +365,39 @@ fn anchors_follow_github_and_the_tour_reads_numbered_paths() {
     assert_eq!(code_tour(doc), ["src/main.rs", "src/lib.rs"]);
 }
 
-/// The `[[test]]` targets of the workspace's root manifest, with the folder (or file) their tests live in.
-fn test_targets() -> Vec<(String, PathBuf)> {
+/// A `[[test]]` target of the workspace's root manifest.
+struct TestTarget {
+    name: String,
+    /// The folder (or file) its tests live in.
+    home: PathBuf,
+    /// `harness = false`: its own runner, which takes no libtest filter.
+    own_runner: bool,
+}
+
+/// The `[[test]]` targets of the workspace's root manifest.
+fn test_targets() -> Vec<TestTarget> {
     let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).expect("Cargo.toml");
-    let mut targets = Vec::new();
-    let mut name = None;
+    let mut targets: Vec<TestTarget> = Vec::new();
+    let mut in_test = false;
     for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            // A new table: only `[[test]]` sections describe targets.
+            in_test = line == "[[test]]";
+            if in_test {
+                targets.push(TestTarget { name: String::new(), home: PathBuf::new(), own_runner: false });
+            }
+            continue;
+        }
+        let Some(target) = targets.last_mut().filter(|_| in_test) else { continue };
         if let Some(value) = line.strip_prefix("name = ") {
-            name = Some(value.trim_matches('"').to_owned());
-        } else if let (Some(path), Some(n)) = (line.strip_prefix("path = "), name.take()) {
-            let path = PathBuf::from(path.trim_matches('"'));
+            target.name = value.trim_matches('"').to_owned();
+        } else if let Some(value) = line.strip_prefix("path = ") {
+            let path = PathBuf::from(value.trim_matches('"'));
             // `tests/api/main.rs` → the folder `tests/api`; `tests/router.rs` → itself.
             let home = if path.ends_with("main.rs") { path.parent().expect("a folder").to_path_buf() } else { path };
-            targets.push((n, workspace_root().join(home)));
+            target.home = workspace_root().join(home);
+        } else if line == "harness = false" {
+            target.own_runner = true;
         }
     }
     targets
@@ -387,9 +407,10 @@ fn test_targets() -> Vec<(String, PathBuf)> {
 fn cargo_test_mentions(markdown: &str) -> Vec<(String, Option<String>)> {
     let mut found = Vec::new();
     for (i, _) in markdown.match_indices("cargo test --test ") {
-        let mut words = markdown[i + "cargo test --test ".len()..]
-            .split(|c: char| c.is_whitespace() || c == '`' || c == ')')
-            .take_while(|w| !w.is_empty() && !w.starts_with('-'));
+        // The command ends with its line, a code span, a parenthesis or a shell separator.
+        let rest = &markdown[i + "cargo test --test ".len()..];
+        let rest = rest.split(['\n', '`', ')', ';', '|', '&', '#']).next().unwrap_or("");
+        let mut words = rest.split(char::is_whitespace).take_while(|w| !w.is_empty() && !w.starts_with('-'));
         if let Some(name) = words.next() {
             let filter = words.next().filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || "_:".contains(c)));
             found.push((name.to_owned(), filter.map(str::to_owned)));
@@ -399,18 +420,25 @@ fn cargo_test_mentions(markdown: &str) -> Vec<(String, Option<String>)> {
 }
 
 /// Whether the test binary whose sources are at `home` (a file, or a folder searched recursively) has a test whose
-/// path contains `filter`, as libtest selects: a module (file) named so, or a `#[test]` function.
+/// path contains `filter`, as libtest selects: a module (file) named so, or a function under a `#[test]`-like
+/// attribute (`#[tokio::test]`, with `#[ignore]` or others between).
 fn selects_a_test(home: &Path, filter: &str) -> bool {
     if home.is_file() {
+        let stem = home.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let text = std::fs::read_to_string(home).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().map(str::trim).collect();
-        return home.file_stem().is_some_and(|s| s.to_string_lossy().contains(filter))
-            || lines.windows(2).any(|pair| {
-                let name = pair[1].trim_start_matches("async ").strip_prefix("fn ").unwrap_or("");
-                pair[0].starts_with("#[")
-                    && pair[0].contains("test")
-                    && name.split('(').next().unwrap_or("").contains(filter)
-            });
+        let mut under_test = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[") {
+                under_test |= line.starts_with("#[test]") || line.contains("::test");
+                continue;
+            }
+            let name = line.trim_start_matches("async ").strip_prefix("fn ").map(|f| f.split('(').next().unwrap_or(""));
+            if under_test && name.is_some_and(|n| n.contains(filter)) {
+                return true;
+            }
+            under_test = false;
+        }
+        return stem != "main" && stem.contains(filter);
     }
     std::fs::read_dir(home).into_iter().flatten().flatten().any(|entry| {
         let path = entry.path();
@@ -421,21 +449,30 @@ fn selects_a_test(home: &Path, filter: &str) -> bool {
 #[test]
 fn every_cargo_test_command_names_a_test_binary_and_a_filter_that_selects_something() {
     let targets = test_targets();
-    assert!(targets.len() >= 5, "test targets read from Cargo.toml: {targets:?}");
+    assert!(
+        targets.len() >= 5,
+        "test targets read from Cargo.toml: {:?}",
+        targets.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
     let mut seen = 0;
     for doc in documents() {
         for (name, filter) in cargo_test_mentions(&doc.text) {
-            let home = targets.iter().find(|(n, _)| *n == name).map(|(_, home)| home);
-            let names: Vec<&str> = targets.iter().map(|(n, _)| n.as_str()).collect();
-            let home = home
+            let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+            let target = targets.iter().find(|t| t.name == name);
+            let target = target
                 .unwrap_or_else(|| panic!("{}: `cargo test --test {name}`: no such test binary {names:?}", doc.name));
             if let Some(filter) = filter {
+                assert!(
+                    !target.own_runner,
+                    "{}: `cargo test --test {name} {filter}`: its own runner takes no filter",
+                    doc.name
+                );
                 // libtest runs the tests whose path contains the filter: a module (file) or function of that binary.
                 assert!(
-                    selects_a_test(home, filter.rsplit("::").next().unwrap_or(&filter)),
+                    selects_a_test(&target.home, filter.rsplit("::").next().unwrap_or(&filter)),
                     "{}: `cargo test --test {name} {filter}` selects no test in {}",
                     doc.name,
-                    home.display()
+                    target.home.display()
                 );
             }
             seen += 1;
@@ -446,10 +483,15 @@ fn every_cargo_test_command_names_a_test_binary_and_a_filter_that_selects_someth
 
 #[test]
 fn cargo_test_mentions_are_read_from_prose_and_blocks() {
-    let doc = "Run `cargo test --test twin browser`, or:\n```sh\ncargo test --test compose\n```\n\
-               (`cargo test --test api -- --nocapture`)";
+    let doc = "Run `cargo test --test twin browser`, or:\n```sh\ncargo test --test compose\ncargo xtask images\n\
+               cargo test --test api logs; echo done\n```\n(`cargo test --test api -- --nocapture`)";
     assert_eq!(
         cargo_test_mentions(doc),
-        [("twin".into(), Some("browser".into())), ("compose".into(), None), ("api".into(), None)]
+        [
+            ("twin".into(), Some("browser".into())),
+            ("compose".into(), None),
+            ("api".into(), Some("logs".into())),
+            ("api".into(), None)
+        ]
     );
 }

@@ -30,7 +30,11 @@ const PEER_PORT: u16 = 5003;
 /// What the suite needs, checked before a run starts: an engine that answers, and the local images with the peer's.
 pub(super) fn require() -> Result<(), String> {
     images::require_engine()?;
-    let local = images::pins::read(&images::env_file())?;
+    let env_file = images::env_file();
+    if !env_file.is_file() {
+        return Err(format!("{} is missing; build the images with: cargo xtask images", env_file.display()));
+    }
+    let local = images::pins::read(&env_file)?;
     if !local.contains_key("FLASK_PEER_IMAGE") {
         return Err("target/images.env has no FLASK_PEER_IMAGE; build the images with: cargo xtask images".into());
     }

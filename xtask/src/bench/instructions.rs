@@ -36,11 +36,11 @@ struct Totals {
     allocations: u64,
 }
 
-/// The configurations compared: telemetry off (with and without the per-request stdout line), the app's default,
-/// every request traced with the line on stdout, and compose as shipped.
 /// A configuration: its label, the environment it adds, and the figure of the targets table it gives, if any.
 type Configuration = (&'static str, Vec<(&'static str, &'static str)>, Option<Figure>);
 
+/// The configurations compared: telemetry off (with and without the per-request stdout line), the app's default,
+/// every request traced with the line on stdout, and compose as shipped.
 fn configurations() -> [Configuration; 5] {
     let traced = ("OTEL_TRACES_SAMPLER", "parentbased_always_on");
     let off = ("OTEL_SDK_DISABLED", "true");

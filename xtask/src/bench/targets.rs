@@ -57,7 +57,6 @@ fn row(target: &str, measured: Option<(String, bool)>) -> Vec<String> {
 
 /// The targets against this run's figures (`None` when no suite that feeds one ran).
 pub(super) fn table(figures: &Figures, command: String) -> Option<Table> {
-    use Figure::*;
     if figures.0.borrow().is_empty() {
         return None;
     }
@@ -65,27 +64,30 @@ pub(super) fn table(figures: &Figures, command: String) -> Option<Table> {
     let rows = vec![
         row(
             "an untraced `/count` ≤ 60,000 instructions, request line on stdout",
-            count(InstructionsOff).map(|v| (v, figures.get(InstructionsOff) <= Some(60_000.0))),
+            count(Figure::InstructionsOff).map(|v| (v, figures.get(Figure::InstructionsOff) <= Some(60_000.0))),
         ),
         row(
             "an untraced `/count` ≤ 60,000 instructions, request line off stdout (`LOG_REQUESTS=otlp`)",
-            count(InstructionsOffNoLine).map(|v| (v, figures.get(InstructionsOffNoLine) <= Some(60_000.0))),
+            count(Figure::InstructionsOffNoLine)
+                .map(|v| (v, figures.get(Figure::InstructionsOffNoLine) <= Some(60_000.0))),
         ),
         row(
             "a traced `/count` ≤ 1.5× an untraced one, request line on stdout in both",
-            figures.ratio(InstructionsTraced, InstructionsOff).map(|r| (format!("{r:.2}×"), r <= 1.5)),
+            figures.ratio(Figure::InstructionsTraced, Figure::InstructionsOff).map(|r| (format!("{r:.2}×"), r <= 1.5)),
         ),
         row(
             "a traced `/count` ≤ 1.5× an untraced one, compose's log settings in both (`LOG_REQUESTS=otlp`)",
-            figures.ratio(InstructionsCompose, InstructionsOffNoLine).map(|r| (format!("{r:.2}×"), r <= 1.5)),
+            figures
+                .ratio(Figure::InstructionsCompose, Figure::InstructionsOffNoLine)
+                .map(|r| (format!("{r:.2}×"), r <= 1.5)),
         ),
         row(
             "`/count` via NGINX (twin), every request traced ≥ 0.75 of telemetry off",
-            figures.ratio(NginxTraced, NginxOff).map(|r| (format!("{r:.2}"), r >= 0.75)),
+            figures.ratio(Figure::NginxTraced, Figure::NginxOff).map(|r| (format!("{r:.2}"), r >= 0.75)),
         ),
         row(
             "the compose stack as shipped ≥ 3× the Flask peer on the same engine",
-            figures.ratio(ComposeOurs, ComposePeer).map(|r| (format!("{r:.2}×"), r >= 3.0)),
+            figures.ratio(Figure::ComposeOurs, Figure::ComposePeer).map(|r| (format!("{r:.2}×"), r >= 3.0)),
         ),
     ];
     Some(Table {
@@ -105,18 +107,18 @@ pub(super) fn table(figures: &Figures, command: String) -> Option<Table> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Figure::*, Figures, table};
+    use super::{Figure, Figures, table};
 
     #[test]
     fn each_target_is_judged_from_the_figures_of_the_run() {
         let figures = Figures::default();
         assert!(table(&figures, String::new()).is_none(), "no suite ran: no table");
-        figures.record(InstructionsOff, 80_000.0);
-        figures.record(InstructionsOffNoLine, 59_000.0);
-        figures.record(InstructionsTraced, 200_000.0);
-        figures.record(InstructionsCompose, 88_000.0);
-        figures.record(NginxTraced, 7_000.0);
-        figures.record(NginxOff, 10_000.0);
+        figures.record(Figure::InstructionsOff, 80_000.0);
+        figures.record(Figure::InstructionsOffNoLine, 59_000.0);
+        figures.record(Figure::InstructionsTraced, 200_000.0);
+        figures.record(Figure::InstructionsCompose, 88_000.0);
+        figures.record(Figure::NginxTraced, 7_000.0);
+        figures.record(Figure::NginxOff, 10_000.0);
         let rows = table(&figures, String::new()).expect("a table").rows;
         let verdicts: Vec<(&str, &str)> = rows.iter().map(|r| (r[1].as_str(), r[2].as_str())).collect();
         assert_eq!(
