@@ -110,6 +110,9 @@ pub(crate) fn run(options: &Options) -> Result<(), String> {
             paths::require(program, &format!("apt-get install {package}"))?;
         }
     }
+    if wanted(Suite::Instructions) {
+        paths::require("valgrind", "apt-get install valgrind")?;
+    }
     // The compose suite runs the app as compose builds it, in its image: the native binary only for the others.
     let native = [Suite::Proxy, Suite::Telemetry, Suite::Instructions, Suite::Redis, Suite::Soak, Suite::Build];
     let (binary, target) = match &options.binary {

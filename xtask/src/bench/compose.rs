@@ -207,8 +207,8 @@ fn notes(bench: &Bench, versions: &str) -> Vec<String> {
         ),
         "Ours: docker-compose.yml as shipped, every service but Grafana (it cannot run here) and the load \
          generator: replicas tracing every request and exporting spans and each request's log line to the Collector \
-         (`LOG_REQUESTS=otlp`: not on stdout), NGINX's access log on stdout and in the file the Collector reads, \
-         Redis AOF with `appendfsync always` and ACL logins, NGINX keeping upstream connections."
+         (`LOG_REQUESTS=otlp`: not on stdout), NGINX's access log only in the file the Collector reads \
+         (`NGINX_ACCESS_LOG_STDOUT=0`), Redis AOF with `appendfsync always` and ACL logins, NGINX keeping upstream connections."
             .into(),
         format!(
             "Peer (images/flask-peer/, {versions}): the tutorial's app.py (INCR of one key per GET) under gunicorn, \

@@ -65,7 +65,6 @@ fn configurations() -> [Configuration; 5] {
 const NO_LINE: (&str, &str) = ("LOG_REQUESTS", "otlp");
 
 pub(super) fn instructions(bench: &Bench) -> Result<Table, String> {
-    harness::paths::require("valgrind", "apt-get install valgrind")?;
     let redis = Redis::start(&bench.work.join("instructions-redis"))?;
     let mut rows = Vec::new();
     let mut off = None;
