@@ -15,13 +15,16 @@ ARG LOKI_IMAGE=grafana/loki:3.7.6
 ARG NGINX_EXPORTER_IMAGE=nginx/nginx-prometheus-exporter:1.5.1
 
 # ---- build: BuildKit cache mounts keep the registry and target/ between builds, so a change to src/ recompiles
-# only the visit-counter crate, not its dependencies.
+# only the visit-counter crate, not its dependencies. The cached target/ outlives the context it was built from, and
+# cargo judges the workspace's own crates by mtime: a context older than the last build (another checkout, a clone
+# made earlier) would look up to date and ship that build's binary. So the workspace's sources are touched first.
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --package visit-counter \
+    find src harness xtask -name '*.rs' -exec touch {} + \
+    && cargo build --release --locked --package visit-counter \
     && cp target/release/visit-counter /usr/local/bin/visit-counter
 
 # ---- web: glibc + libgcc only (distroless cc), no shell, runs as uid 65532.
@@ -40,13 +43,15 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 ENTRYPOINT ["/usr/local/bin/visit-counter"]
 
 # ---- build-load: the xtask binary, whose `load` command is the load tool (one implementation, native and here).
-# Its own stage, so that building `web` stays as it was; the cache mounts are shared with `build`.
+# Its own stage, so that building `web` stays as it was; the cache mounts (and the reason to touch the sources) are
+# shared with `build`.
 FROM ${RUST_IMAGE} AS build-load
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --package xtask --bin xtask \
+    find src harness xtask -name '*.rs' -exec touch {} + \
+    && cargo build --release --locked --package xtask --bin xtask \
     && cp target/release/xtask /usr/local/bin/xtask
 
 # ---- load: `xtask load` on the same runtime as web (glibc + libgcc, no shell, uid 65532). Configured by LOAD_*

@@ -149,6 +149,41 @@ fn every_variable_compose_and_the_dockerfile_use_is_pinned_once_in_dotenv() {
     assert!(env.values().all(|v| !v.ends_with(":latest")), "no :latest in .env");
 }
 
+/// The Dockerfile's `RUN` instructions, continuation lines joined.
+fn dockerfile_runs() -> Vec<String> {
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let mut runs = Vec::new();
+    let mut current: Option<String> = None;
+    for line in dockerfile.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        if let Some(run) = current.as_mut() {
+            run.push(' ');
+            run.push_str(line.trim().trim_end_matches('\\'));
+        } else if line.starts_with("RUN ") {
+            current = Some(line.trim_end_matches('\\').to_owned());
+        }
+        if !line.trim_end().ends_with('\\') {
+            runs.extend(current.take());
+        }
+    }
+    runs
+}
+
+#[test]
+fn an_image_never_ships_a_stale_build_from_the_cached_target_dir() {
+    // The target/ cache mount outlives the context: cargo, judging the workspace's crates by mtime, would take a
+    // context older than the last build for up to date (seen: the load image failed to build against stale harness
+    // code). Every cached cargo build first makes the workspace's sources newer than any output.
+    let cached: Vec<String> = dockerfile_runs()
+        .into_iter()
+        .filter(|r| r.contains("target=/src/target") && r.contains("cargo build"))
+        .collect();
+    assert!(cached.len() >= 2, "the web and load builds: {cached:?}");
+    for run in cached {
+        let touch = run.find("find src harness xtask -name '*.rs' -exec touch {} +");
+        assert!(touch.is_some_and(|t| t < run.find("cargo build").unwrap()), "touch the sources before: {run}");
+    }
+}
+
 /// Whether a `ports` entry (short `[ip:]host:container` or long syntax with `host_ip`) binds the host's loopback only;
 /// without an address Docker binds every interface.
 fn loopback_only(port: &Value) -> bool {
