@@ -37,20 +37,7 @@ pub struct HostPorts {
 impl HostPorts {
     /// Take the lock, waiting (and saying so) while another run holds it; then take down what a killed run left.
     pub fn lock() -> Result<Self, String> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(HOST_PORTS_LOCK)
-            .map_err(|e| format!("cannot open {HOST_PORTS_LOCK}: {e}"))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                eprintln!("==> waiting for {HOST_PORTS_LOCK}: another compose stack of this repository is up");
-                file.lock().map_err(|e| format!("cannot lock {HOST_PORTS_LOCK}: {e}"))?;
-            }
-            Err(TryLockError::Error(e)) => return Err(format!("cannot lock {HOST_PORTS_LOCK}: {e}")),
-        }
+        let ports = Self::acquire(Path::new(HOST_PORTS_LOCK))?;
         for project in PORT_HOLDERS {
             // By project name alone, away from any compose file (compose finds the containers by their label): the
             // ports are freed whichever file started them; nothing happens when none is up.
@@ -58,6 +45,26 @@ impl HostPorts {
                 .args(["compose", "--project-name", project, "down", "--volumes", "--remove-orphans", "--timeout", "5"])
                 .current_dir(std::env::temp_dir())
                 .output();
+        }
+        Ok(ports)
+    }
+
+    /// The exclusive `flock` on `path`, waiting for it while another open file holds it.
+    fn acquire(path: &Path) -> Result<Self, String> {
+        let shown = path.display();
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("cannot open {shown}: {e}"))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                eprintln!("==> waiting for {shown}: another compose stack of this repository is up");
+                file.lock().map_err(|e| format!("cannot lock {shown}: {e}"))?;
+            }
+            Err(TryLockError::Error(e)) => return Err(format!("cannot lock {shown}: {e}")),
         }
         Ok(Self { _file: file })
     }
@@ -136,5 +143,25 @@ impl Drop for Project {
             Ok(()) => eprintln!("compose: {} taken down (volumes removed)", self.name),
             Err(e) => eprintln!("compose: taking {} down failed: {e}", self.name),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::{File, TryLockError};
+
+    use super::HostPorts;
+
+    #[test]
+    fn the_host_ports_are_held_by_one_holder_at_a_time_until_it_drops() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ports.lock");
+        let held = HostPorts::acquire(&path).expect("first holder");
+        // Another open file (as another process has) cannot take it while it is held...
+        let other = File::options().write(true).open(&path).expect("lock file");
+        assert!(matches!(other.try_lock(), Err(TryLockError::WouldBlock)), "a second holder got the ports");
+        // ...and takes it once the holder is gone.
+        drop(held);
+        assert!(other.try_lock().is_ok(), "the ports stayed locked after their holder dropped");
     }
 }

@@ -78,9 +78,6 @@ impl Project {
         let alerts = crate::webhook::serve(&rt, receiver)?;
         println!("compose: Alertmanager's webhook goes to the suite's receiver, {webhook_url}");
         let mut project = Self { root, services: Vec::new(), up_at: Instant::now(), alerts, rt, http, _ports: ports };
-        project.docker(&["info", "--format", "{{.ServerVersion}}"]).map_err(|e| {
-            format!("no Docker engine answers ({e}); start one with: bash scripts/engine.sh (see: docker info)")
-        })?;
         project.services = project
             .compose(&["config", "--services"])?
             .lines()

@@ -27,7 +27,8 @@ const PEER: &str = "vc-bench-peer";
 const OURS_PORT: u16 = 5002;
 const PEER_PORT: u16 = 5003;
 
-/// What the suite needs, checked before a run starts: an engine that answers, and the local images with the peer's.
+/// What the suite needs, checked once before a run starts (`bench::run`): an engine that answers, and the local
+/// images with the peer's.
 pub(super) fn require() -> Result<(), String> {
     images::require_engine()?;
     let env_file = images::env_file();
@@ -131,7 +132,6 @@ fn start() -> Result<(Project, Project), String> {
     let root = paths::workspace_root();
     let ours = Project::new(OURS, &root.join("docker-compose.yml"))?;
     let peer = Project::new(PEER, &root.join("images").join("flask-peer").join("compose.yaml"))?;
-    require()?;
     let services: Vec<String> = ours.services()?.into_iter().filter(|s| s != "grafana" && s != "load").collect();
     eprintln!("==> compose: building and starting {} ({OURS})", services.join(", "));
     ours.up(&services)?;
